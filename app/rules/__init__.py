@@ -1,0 +1,1 @@
+"""Pure domain rules of MédecinePrev: plain typed functions over plain values."""
