@@ -1,0 +1,97 @@
+"""MédecinePrev: the application factory (no application is built at import time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, request
+from flask_appbuilder import AppBuilder
+from flask_appbuilder.api import BaseApi
+
+
+def create_app(config_object: str | object = "config.Config", **overrides: Any) -> Flask:
+    from app import models  # noqa: F401  - every model mapped before anything else
+    from app.cli import register_commands
+    from app.core import paging
+    from app.core.formatting import register_filters
+    from app.extensions import csrf, db, migrate
+    from app.views import register_views
+
+    app = Flask(__name__)
+    app.config.from_object(config_object)
+    app.config.update(overrides)
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True
+    )
+    csrf.init_app(app)
+    paging.install()
+
+    with app.app_context():
+        appbuilder = AppBuilder(update_perms=False)
+        appbuilder.init_app(app, db.session)
+        register_views(appbuilder)
+        appbuilder.sm.install_roles()
+        for view in appbuilder.baseviews:
+            # The REST API authenticates with JWT bearer tokens, not cookies: no CSRF token.
+            if isinstance(view, BaseApi) and view.blueprint is not None:
+                csrf.exempt(view.blueprint)
+
+    register_filters(app)
+    app.context_processor(lambda: {"appbuilder": app.appbuilder})
+    register_commands(app)
+    _register_error_handlers(app)
+    return app
+
+
+def _migrations_dir() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from flask import render_template
+
+    from app.extensions import db
+    from app.tenancy import TenantViolation
+
+    def _not_found(error: Exception) -> Any:
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            return jsonify(message="Enregistrement introuvable."), 404
+        return render_template(
+            "medprev/error.html", code=404, message="Page ou enregistrement introuvable."
+        ), 404
+
+    app.register_error_handler(TenantViolation, _not_found)
+    app.register_error_handler(404, _not_found)
+
+    def _forbidden(error: Exception) -> Any:
+        if request.path.startswith("/api/"):
+            return jsonify(message="Accès refusé."), 403
+        return render_template(
+            "medprev/error.html", code=403, message="Vous n'avez pas accès à cette page."
+        ), 403
+
+    app.register_error_handler(403, _forbidden)
+
+    def _csrf(error: Exception) -> Any:
+        return render_template(
+            "medprev/error.html",
+            code=400,
+            message="Le formulaire a expiré ou n'est pas valide : rechargez la page et recommencez.",
+        ), 400
+
+    from flask_wtf.csrf import CSRFError
+
+    app.register_error_handler(CSRFError, _csrf)
+
+    def _too_large(error: Exception) -> Any:
+        message = "Le fichier envoyé est trop volumineux."
+        if request.path.startswith("/api/"):
+            return jsonify(message=message), 413
+        return render_template("medprev/error.html", code=413, message=message), 413
+
+    app.register_error_handler(413, _too_large)

@@ -1,0 +1,1 @@
+"""Employer accounts: memberships of collectivities, delegation to secondary accounts."""

@@ -1,0 +1,1 @@
+"""Cross-cutting building blocks: column types, session, mixins, audit, mail, base views."""

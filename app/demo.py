@@ -1,0 +1,609 @@
+"""Realistic French demo data (``flask demo-data``): deterministic for a given seed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import roles
+from app.accounts.models import PortalMembership
+from app.referential.models import (
+    Civility,
+    Collectivity,
+    CollectivityKind,
+    Contact,
+    ContactFunction,
+    Convention,
+    HealthTeamMember,
+    HealthTeamRole,
+    Mission,
+    Office,
+    OfficeKind,
+    Professional,
+    ProfessionalRole,
+    Regime,
+    SecretariatMode,
+    TariffCategory,
+)
+from app.tenancy import system_scope
+
+DEMO_MARKER = "DEMO-"
+
+FIRST_NAMES_F = [
+    "Marie",
+    "Nathalie",
+    "Isabelle",
+    "Sylvie",
+    "Catherine",
+    "Sophie",
+    "Valérie",
+    "Christine",
+    "Sandrine",
+    "Céline",
+    "Aurélie",
+    "Julie",
+    "Émilie",
+    "Camille",
+    "Laura",
+    "Manon",
+    "Chloé",
+    "Inès",
+    "Léa",
+    "Élodie",
+    "Karine",
+    "Patricia",
+    "Martine",
+    "Nadia",
+    "Fatima",
+    "Amandine",
+]
+FIRST_NAMES_M = [
+    "Jean",
+    "Philippe",
+    "Michel",
+    "Alain",
+    "Patrick",
+    "Nicolas",
+    "Christophe",
+    "Pierre",
+    "Stéphane",
+    "Laurent",
+    "Frédéric",
+    "Julien",
+    "David",
+    "Sébastien",
+    "Thomas",
+    "Antoine",
+    "Maxime",
+    "Kévin",
+    "Mehdi",
+    "Karim",
+    "Olivier",
+    "Thierry",
+    "Bruno",
+    "Franck",
+    "Yannick",
+]
+LAST_NAMES = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Lefèvre",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+    "Legrand",
+    "Garnier",
+    "Faure",
+    "Rousseau",
+    "Blanc",
+    "Guérin",
+    "Muller",
+    "Henry",
+    "Roussel",
+    "Nicolas",
+    "Perrin",
+    "Morin",
+    "Mathieu",
+    "Clément",
+    "Gauthier",
+    "Dumont",
+    "Lopez",
+    "Fontaine",
+    "Chevalier",
+    "Robin",
+    "Masson",
+    "Sanchez",
+    "Gérard",
+    "Nguyen",
+    "Boyer",
+    "Denis",
+    "Lemaire",
+    "Duval",
+    "Joly",
+    "Gautier",
+    "Roger",
+    "Benali",
+    "Haddad",
+    "Rey",
+    "Brun",
+    "Colin",
+    "Arnaud",
+    "Picard",
+    "Carpentier",
+    "Giraud",
+]
+# (town, postcode) in the Rhône, for communes and CCAS.
+TOWNS = [
+    ("Tassin-la-Demi-Lune", "69160"),
+    ("Oullins-Pierre-Bénite", "69600"),
+    ("Villeurbanne", "69100"),
+    ("Vénissieux", "69200"),
+    ("Bron", "69500"),
+    ("Caluire-et-Cuire", "69300"),
+    ("Rillieux-la-Pape", "69140"),
+    ("Meyzieu", "69330"),
+    ("Décines-Charpieu", "69150"),
+    ("Saint-Priest", "69800"),
+    ("Givors", "69700"),
+    ("Villefranche-sur-Saône", "69400"),
+    ("Tarare", "69170"),
+    ("Brignais", "69530"),
+    ("Mornant", "69440"),
+    ("Anse", "69480"),
+    ("Limonest", "69760"),
+    ("Écully", "69130"),
+    ("Craponne", "69290"),
+    ("Francheville", "69340"),
+    ("Sainte-Foy-lès-Lyon", "69110"),
+    ("Saint-Genis-Laval", "69230"),
+    ("Mions", "69780"),
+    ("Genas", "69740"),
+    ("Chaponost", "69630"),
+    ("L'Arbresle", "69210"),
+    ("Belleville-en-Beaujolais", "69220"),
+    ("Beaujeu", "69430"),
+    ("Thizy-les-Bourgs", "69240"),
+    ("Saint-Symphorien-sur-Coise", "69590"),
+]
+STREETS = [
+    "place de la Mairie",
+    "rue de la République",
+    "avenue Jean Jaurès",
+    "rue Victor Hugo",
+    "place du Marché",
+    "rue Pasteur",
+    "boulevard de la Libération",
+    "rue Gambetta",
+    "avenue du Général de Gaulle",
+    "rue des Écoles",
+    "chemin du Stade",
+    "rue de la Poste",
+]
+
+
+def luhn_complete(digits: str) -> str:
+    """Append the Luhn check digit that makes ``digits`` + key valid."""
+    for key in "0123456789":
+        number = digits + key
+        total = 0
+        for index, char in enumerate(reversed(number)):
+            value = int(char)
+            if index % 2 == 1:
+                value *= 2
+                if value > 9:
+                    value -= 9
+            total += value
+        if total % 10 == 0:
+            return number
+    raise AssertionError("unreachable")
+
+
+def fake_siret(rng: random.Random) -> str:
+    siren = luhn_complete("2" + "".join(rng.choice("0123456789") for _ in range(7)))
+    return luhn_complete(siren + "".join(rng.choice("0123456789") for _ in range(4)))
+
+
+@dataclass
+class DemoAccount:
+    username: str
+    role: str
+    description: str
+
+
+@dataclass
+class DemoContext:
+    session: Session
+    rng: random.Random
+    scale: int
+    today: dt.date
+    password: str
+    accounts: list[DemoAccount] = field(default_factory=list)
+    collectivities: list[Collectivity] = field(default_factory=list)
+    offices: list[Office] = field(default_factory=list)
+    professionals: list[Professional] = field(default_factory=list)
+    summary: dict[str, int] = field(default_factory=dict)
+
+    def person(self) -> tuple[Civility, str, str]:
+        if self.rng.random() < 0.62:
+            return Civility.madame, self.rng.choice(FIRST_NAMES_F), self.rng.choice(LAST_NAMES)
+        return Civility.monsieur, self.rng.choice(FIRST_NAMES_M), self.rng.choice(LAST_NAMES)
+
+
+class DemoAlreadyLoaded(Exception):
+    pass
+
+
+# Later domains append (name, function) pairs here; each function fills its part of the demo.
+SECTIONS: list[tuple[str, Any]] = []
+
+
+def load_demo(session: Session, *, scale: int = 300, seed: int = 1) -> dict[str, int]:
+    with system_scope():
+        if session.scalar(
+            select(Collectivity.id).where(Collectivity.membership_number.like(f"{DEMO_MARKER}%"))
+        ):
+            raise DemoAlreadyLoaded("Les données de démonstration sont déjà chargées.")
+        context = DemoContext(
+            session=session,
+            rng=random.Random(seed),
+            scale=max(scale, 10),
+            today=dt.date.today(),
+            password=_demo_password(),
+        )
+        _referential(context)
+        _staff_accounts(context)
+        _employer_accounts(context)
+        for _name, section in SECTIONS:
+            section(context)
+        session.flush()
+    _write_accounts_file(context)
+    return context.summary
+
+
+def _demo_password() -> str:
+    # One random password per demo load, printed and kept in instance/ (never a shared literal).
+    return "Demo-" + secrets.token_urlsafe(6) + "7a!"
+
+
+def _collectivity_plan(scale: int) -> list[tuple[CollectivityKind, TariffCategory]]:
+    """Every kind and billing category is present; more communes as the scale grows."""
+    plan = [
+        (CollectivityKind.commune, TariffCategory.affiliee),
+        (CollectivityKind.commune, TariffCategory.affiliee),
+        (CollectivityKind.commune, TariffCategory.non_affiliee_moins_800),
+        (CollectivityKind.ccas, TariffCategory.affiliee),
+        (CollectivityKind.epci, TariffCategory.non_affiliee_800_plus),
+        (CollectivityKind.epci, TariffCategory.affiliee),
+        (CollectivityKind.syndicat, TariffCategory.affiliee),
+        (CollectivityKind.departement, TariffCategory.non_affiliee_800_plus),
+        (CollectivityKind.region, TariffCategory.region),
+        (CollectivityKind.sdis, TariffCategory.non_affiliee_800_plus),
+        (CollectivityKind.etablissement_public, TariffCategory.non_affiliee_moins_800),
+    ]
+    extra = max(0, min(scale // 40, 150) - len(plan))
+    plan += [(CollectivityKind.commune, TariffCategory.affiliee)] * extra
+    return plan
+
+
+def _collectivity_name(kind: CollectivityKind, town: str, index: int) -> str:
+    names = {
+        CollectivityKind.commune: f"Commune de {town}",
+        CollectivityKind.ccas: f"CCAS de {town}",
+        CollectivityKind.epci: (
+            "Communauté de communes des Monts du Lyonnais"
+            if index % 2
+            else "Communauté d'agglomération Villefranche Beaujolais Saône"
+        ),
+        CollectivityKind.syndicat: "Syndicat intercommunal des eaux de l'Ouest lyonnais",
+        CollectivityKind.departement: "Département du Rhône",
+        CollectivityKind.region: "Région Auvergne-Rhône-Alpes",
+        CollectivityKind.sdis: "Service départemental-métropolitain d'incendie et de secours",
+        CollectivityKind.etablissement_public: "Office public de l'habitat du Rhône",
+    }
+    return names.get(kind, f"Établissement de {town}")
+
+
+def _referential(context: DemoContext) -> None:
+    rng, session = context.rng, context.session
+    professionals = []
+    for role, count in (
+        (ProfessionalRole.medecin, 4),
+        (ProfessionalRole.infirmier, 4),
+        (ProfessionalRole.secretaire, 3),
+        (ProfessionalRole.iprp, 2),
+        (ProfessionalRole.asst, 1),
+        (ProfessionalRole.psychologue, 1),
+        (ProfessionalRole.assistant_social, 1),
+    ):
+        for _ in range(count):
+            _, first, last = context.person()
+            professionals.append(
+                Professional(
+                    role=role,
+                    first_name=first,
+                    last_name=last.upper(),
+                    email=f"{first.lower()}.{last.lower()}@cdg-demo.fr".replace(" ", "")
+                    .replace("é", "e")
+                    .replace("è", "e")
+                    .replace("ç", "c")
+                    .replace("ï", "i"),
+                    phone=f"04 72 38 {rng.randint(10, 99)} {rng.randint(10, 99)}",
+                )
+            )
+    session.add_all(professionals)
+    context.professionals = professionals
+
+    towns = list(TOWNS)
+    rng.shuffle(towns)
+    membership_start = dt.date(2025, 1, 1)
+    mission_by_code = {m.code: m for m in session.scalars(select(Mission))}
+    for index, (kind, category) in enumerate(_collectivity_plan(context.scale), start=1):
+        town, postcode = towns[index % len(towns)]
+        name = _collectivity_name(kind, town, index)
+        if any(c.name == name for c in context.collectivities):
+            name = f"{name} ({index})"
+        collectivity = Collectivity(
+            name=name,
+            kind=kind,
+            siret=fake_siret(rng),
+            naf_code="84.11Z" if kind is not CollectivityKind.ccas else "88.99B",
+            membership_number=f"{DEMO_MARKER}{index:04d}",
+            category=category,
+            regime=Regime.public,
+            has_own_cst=category is not TariffCategory.affiliee or kind is CollectivityKind.epci,
+            secretariat_mode=(
+                SecretariatMode.interne
+                if category in (TariffCategory.non_affiliee_800_plus, TariffCategory.region)
+                else SecretariatMode.cdg
+            ),
+            membership_start=membership_start,
+            phone=f"04 78 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
+            main_line1=f"{rng.randint(1, 40)} {rng.choice(STREETS)}",
+            main_postcode=postcode,
+            main_city=town,
+        )
+        collectivity.siren = collectivity.siret[:9]
+        if index % 3 == 0:
+            collectivity.billing_name = f"{name} – service financier"
+            collectivity.billing_line1 = "BP 12"
+            collectivity.billing_postcode = postcode
+            collectivity.billing_city = town
+        session.add(collectivity)
+        context.collectivities.append(collectivity)
+        for function in (
+            ContactFunction.rh,
+            ContactFunction.convocation,
+            ContactFunction.facturation,
+        ):
+            civility, first, last = context.person()
+            slug = _slug(name)
+            collectivity.contacts.append(
+                Contact(
+                    function=function,
+                    civility=civility,
+                    first_name=first,
+                    last_name=last.upper(),
+                    email=f"{function.name}@{slug}.fr",
+                    phone=f"04 78 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
+                )
+            )
+        doctors = [p for p in professionals if p.role is ProfessionalRole.medecin]
+        nurses = [p for p in professionals if p.role is ProfessionalRole.infirmier]
+        secretaries = [p for p in professionals if p.role is ProfessionalRole.secretaire]
+        iprps = [p for p in professionals if p.role is ProfessionalRole.iprp]
+        for role, pool in (
+            (HealthTeamRole.medecin_referent, doctors),
+            (HealthTeamRole.infirmier, nurses),
+            (HealthTeamRole.secretaire_medicale, secretaries),
+            (HealthTeamRole.iprp, iprps),
+        ):
+            collectivity.health_team.append(
+                HealthTeamMember(role=role, professional=pool[index % len(pool)])
+            )
+        collectivity.conventions.append(
+            Convention(
+                number=f"{index:03d} - CU - MEDPREV - 2025",
+                mission=mission_by_code["medprev"],
+                start_date=membership_start,
+                end_date=dt.date(2027, 12, 31),
+            )
+        )
+        if kind is not CollectivityKind.ccas:
+            collectivity.conventions.append(
+                Convention(
+                    number=f"{index:03d} - CU - MSC - 2025",
+                    mission=mission_by_code["msc"],
+                    start_date=membership_start,
+                    end_date=dt.date(2027, 12, 31),
+                    quota_percent=Decimal("8"),
+                )
+            )
+    session.flush()
+
+    communes = [
+        c
+        for c in context.collectivities
+        if c.kind in (CollectivityKind.commune, CollectivityKind.ccas)
+    ]
+    offices = [
+        Office(
+            name="Cabinet médical du CDG – Sainte-Foy-lès-Lyon",
+            kind=OfficeKind.cdg,
+            line1="9 allée Alfred de Musset",
+            postcode="69110",
+            city="Sainte-Foy-lès-Lyon",
+            teleconsultation=True,
+        ),
+        Office(
+            name="Cabinet de regroupement de Villefranche-sur-Saône",
+            kind=OfficeKind.regroupement,
+            line1="12 rue de la Sous-Préfecture",
+            postcode="69400",
+            city="Villefranche-sur-Saône",
+        ),
+        Office(
+            name="Cabinet de regroupement de Givors",
+            kind=OfficeKind.regroupement,
+            line1="3 place Camille Vallin",
+            postcode="69700",
+            city="Givors",
+        ),
+        Office(
+            name=f"Cabinet mis à disposition – {context.collectivities[0].name}",
+            kind=OfficeKind.collectivite,
+            line1=context.collectivities[0].main_line1,
+            postcode=context.collectivities[0].main_postcode,
+            city=context.collectivities[0].main_city,
+            host_collectivity=context.collectivities[0],
+        ),
+    ]
+    offices[0].served_collectivities = list(context.collectivities)
+    offices[1].served_collectivities = communes[::2]
+    offices[2].served_collectivities = communes[1::2]
+    offices[3].served_collectivities = [context.collectivities[0]]
+    session.add_all(offices)
+    context.offices = offices
+    context.summary.update(
+        {
+            "collectivités": len(context.collectivities),
+            "cabinets médicaux": len(offices),
+            "professionnels de santé": len(professionals),
+        }
+    )
+
+
+def _slug(name: str) -> str:
+    table = str.maketrans("éèêëàâîïôöûüç'’ ", "eeeeaaiioouuc---")
+    return "-".join(filter(None, name.lower().translate(table).split("-")))[:40]
+
+
+def _add_user(
+    context: DemoContext, username: str, role: str, first: str, last: str, description: str
+) -> Any:
+    sm = current_app.appbuilder.sm
+    user = sm.add_user(
+        username=username,
+        first_name=first,
+        last_name=last,
+        email=f"{username}@demo.medecineprev.fr",
+        role=sm.find_role(role),
+        password=context.password,
+        commit=False,
+    )
+    context.accounts.append(DemoAccount(username, role, description))
+    return user
+
+
+def _staff_accounts(context: DemoContext) -> None:
+    _add_user(context, "admin", roles.ADMIN, "Alice", "ADMIN", "administratrice")
+    secretary = next(p for p in context.professionals if p.role is ProfessionalRole.secretaire)
+    user = _add_user(
+        context,
+        "secretariat",
+        roles.SECRETARIAT,
+        secretary.first_name,
+        secretary.last_name,
+        "secrétaire médicale",
+    )
+    secretary.user = user
+    doctor = next(p for p in context.professionals if p.role is ProfessionalRole.medecin)
+    doctor.user = _add_user(
+        context,
+        "medecin",
+        roles.SANTE,
+        doctor.first_name,
+        doctor.last_name,
+        "médecin de prévention",
+    )
+    _add_user(context, "comptabilite", roles.COMPTABILITE, "Bernard", "COMPTA", "comptable")
+    _add_user(context, "direction", roles.DIRECTION, "Diane", "DIRECTION", "directrice")
+    context.session.flush()
+    context.summary["comptes du CDG"] = 5
+
+
+def _employer_accounts(context: DemoContext) -> None:
+    session = context.session
+    count = 0
+    for index, collectivity in enumerate(context.collectivities[:3], start=1):
+        hr = next(c for c in collectivity.contacts if c.function is ContactFunction.rh)
+        primary = _add_user(
+            context,
+            f"rh{index}",
+            roles.EMPLOYER_PRIMARY,
+            hr.first_name or "",
+            hr.last_name,
+            f"compte principal – {collectivity.name}",
+        )
+        session.flush()
+        session.add(PortalMembership(user_id=primary.id, collectivity_id=collectivity.id))
+        count += 1
+        if index == 1:
+            _, first, last = context.person()
+            secondary = _add_user(
+                context,
+                "rh1-service-technique",
+                roles.EMPLOYER_SECONDARY,
+                first,
+                last.upper(),
+                f"compte secondaire – {collectivity.name}",
+            )
+            session.flush()
+            session.add(
+                PortalMembership(
+                    user_id=secondary.id,
+                    collectivity_id=collectivity.id,
+                    primary_user_id=primary.id,
+                )
+            )
+            count += 1
+            # A user in charge of two collectivities (SSTRN « gestion de multiples comptes »).
+            session.add(
+                PortalMembership(user_id=primary.id, collectivity_id=context.collectivities[3].id)
+            )
+    session.flush()
+    context.summary["comptes employeurs"] = count
+
+
+def _write_accounts_file(context: DemoContext) -> None:
+    path = (
+        Path(current_app.config.get("INSTANCE_PATH_OVERRIDE") or current_app.instance_path)
+        / "demo-accounts.txt"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"Mot de passe de tous les comptes de démonstration : {context.password}", ""]
+    lines += [f"{a.username:<24} {a.role:<22} {a.description}" for a in context.accounts]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)

@@ -1,0 +1,45 @@
+"""Every model of the application, imported in one place (Alembic, shell, tests)."""
+
+from flask_appbuilder.security.sqla.models import Role, User
+
+from app.accounts.models import PortalMembership
+from app.core.audit import AuditLog
+from app.referential.models import (
+    Collectivity,
+    Contact,
+    ContractType,
+    Convention,
+    DocumentNature,
+    HealthTeamMember,
+    Mission,
+    Office,
+    PcsCode,
+    Professional,
+    Risk,
+    RiskEffectRule,
+    StatutoryAct,
+    Tariff,
+    VisitType,
+)
+
+__all__ = [
+    "AuditLog",
+    "Collectivity",
+    "Contact",
+    "ContractType",
+    "Convention",
+    "DocumentNature",
+    "HealthTeamMember",
+    "Mission",
+    "Office",
+    "PcsCode",
+    "PortalMembership",
+    "Professional",
+    "Risk",
+    "RiskEffectRule",
+    "Role",
+    "StatutoryAct",
+    "Tariff",
+    "User",
+    "VisitType",
+]

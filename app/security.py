@@ -1,0 +1,170 @@
+"""Roles as data (SPEC A2) and the security manager.
+
+A resource is a ``class_permission_name`` shared by a screen and its REST API; its permissions
+are ``can_read``, ``can_write`` and ``can_delete`` (see ``app.core.views.METHOD_PERMISSIONS``).
+``MATRIX`` says which role gets which permission on which resource; it is turned into
+Flask-AppBuilder built-in roles (checked in memory, no per-request permission queries) and
+printed as the documented matrix by ``flask roles matrix`` (docs/permissions.md).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
+
+from app import roles
+from app.roles import (
+    ADMIN,
+    COMPTABILITE,
+    DIRECTION,
+    EMPLOYER_PRIMARY,
+    EMPLOYER_SECONDARY,
+    SANTE,
+    SECRETARIAT,
+)
+
+R, W, D = "read", "write", "delete"
+RW = (R, W)
+RWD = (R, W, D)
+
+
+class Res:
+    """Resource (permission view) names: one constant each, never renamed lightly."""
+
+    COLLECTIVITY = "Collectivity"
+    CONTACT = "Contact"
+    HEALTH_TEAM = "HealthTeam"
+    CONVENTION = "Convention"
+    MISSION = "Mission"
+    OFFICE = "Office"
+    PROFESSIONAL = "Professional"
+    RISK = "Risk"
+    REFERENCE = "ReferenceList"
+    TARIFF = "Tariff"
+    AUDIT = "AuditLog"
+    OUTBOX = "Outbox"
+    OPENAPI = "OpenApi"
+
+
+# resource -> role -> permissions. Admin has everything (see fab_roles) and is listed for the doc.
+MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
+    Res.COLLECTIVITY: {
+        SECRETARIAT: RW,
+        SANTE: (R,),
+        COMPTABILITE: (R,),
+        DIRECTION: (R,),
+        EMPLOYER_PRIMARY: (R,),
+        EMPLOYER_SECONDARY: (R,),
+    },
+    Res.CONTACT: {SECRETARIAT: RWD, SANTE: (R,), COMPTABILITE: (R,)},
+    Res.HEALTH_TEAM: {SECRETARIAT: RWD, SANTE: (R,)},
+    Res.CONVENTION: {SECRETARIAT: RWD, COMPTABILITE: RW, DIRECTION: (R,)},
+    Res.MISSION: {SECRETARIAT: (R,), COMPTABILITE: (R,), DIRECTION: (R,)},
+    Res.OFFICE: {SECRETARIAT: RWD, SANTE: (R,), DIRECTION: (R,)},
+    Res.PROFESSIONAL: {SECRETARIAT: RWD, SANTE: (R,), DIRECTION: (R,)},
+    Res.RISK: {SECRETARIAT: (R,), SANTE: (R,)},
+    Res.REFERENCE: {SECRETARIAT: (R,), SANTE: (R,), COMPTABILITE: (R,)},
+    Res.TARIFF: {COMPTABILITE: (R,), DIRECTION: (R,)},
+    Res.AUDIT: {},
+    Res.OUTBOX: {SECRETARIAT: (R,)},
+    Res.OPENAPI: {role: ("get",) for role in roles.ALL_ROLES if role != ADMIN},
+}
+
+# Flask-AppBuilder screens every signed-in user needs (own profile).
+COMMON_PERMISSIONS: list[tuple[str, str]] = [
+    ("UserDBModelView", "can_userinfo"),
+    ("UserInfoEditView", "can_this_form_get"),
+    ("UserInfoEditView", "can_this_form_post"),
+]
+
+
+def register_resources(matrix: dict[str, dict[str, tuple[str, ...]]]) -> None:
+    """Domain packages add their resources to the matrix (called at import time)."""
+    for resource, grants in matrix.items():
+        if resource in MATRIX:
+            raise ValueError(f"Resource {resource} declared twice")
+        MATRIX[resource] = grants
+
+
+def role_permissions(role: str) -> list[tuple[str, str]]:
+    """(resource, permission) pairs of a role, from the matrix."""
+    pairs = [
+        (resource, f"can_{permission}")
+        for resource, grants in MATRIX.items()
+        for permission in grants.get(role, ())
+    ]
+    return pairs + COMMON_PERMISSIONS
+
+
+def fab_roles(menu: Any) -> dict[str, list[list[str]]]:
+    """Built-in role definitions for Flask-AppBuilder, menus included (regexes, anchored)."""
+    definitions: dict[str, list[list[str]]] = {ADMIN: [[".*", ".*"]], roles.PUBLIC: []}
+    for role in roles.ALL_ROLES:
+        if role == ADMIN:
+            continue
+        pairs = role_permissions(role)
+        readable = {resource for resource, permission in pairs if permission == "can_read"}
+        menus = accessible_menus(menu, readable)
+        definitions[role] = [[f"^{re.escape(r)}$", f"^{re.escape(p)}$"] for r, p in pairs] + [
+            [f"^{re.escape(name)}$", "^menu_access$"] for name in sorted(menus)
+        ]
+    return definitions
+
+
+def accessible_menus(menu: Any, readable: set[str]) -> set[str]:
+    names: set[str] = set()
+    for category in menu.get_list():
+        children = [child for child in category.childs if child.name != "-"]
+        if not children:
+            view = getattr(category, "baseview", None)
+            if view is not None and view.class_permission_name in readable:
+                names.add(category.name)
+            continue
+        for child in children:
+            view = getattr(child, "baseview", None)
+            if view is not None and view.class_permission_name in readable:
+                names.add(child.name)
+                names.add(category.name)
+    return names
+
+
+def matrix_markdown() -> str:
+    """The documented permission matrix (docs/permissions.md is this text)."""
+    labels = {R: "lire", W: "modifier", D: "supprimer", "get": "lire"}
+    header = "| ressource | " + " | ".join(roles.ALL_ROLES) + " |"
+    lines = [
+        "# Matrice des permissions",
+        "",
+        "Générée par `flask roles matrix` depuis `app/security.py` (MATRIX) ; un test vérifie",
+        "que ce fichier est à jour. `Admin` a toutes les permissions. Les employeurs ne voient",
+        "que les données de leur collectivité (un compte secondaire : ses agents), quelle que",
+        "soit la permission (`app/tenancy.py`).",
+        "",
+        header,
+        "|" + " --- |" * (len(roles.ALL_ROLES) + 1),
+    ]
+    for resource in sorted(MATRIX):
+        cells = []
+        for role in roles.ALL_ROLES:
+            if role == ADMIN:
+                cells.append("tout")
+            else:
+                cells.append(", ".join(labels[p] for p in MATRIX[resource].get(role, ())) or "–")
+        lines.append(f"| {resource} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+class SecurityManager(FabSecurityManager):
+    """Flask-AppBuilder's manager without the Google-based user chart, roles from MATRIX."""
+
+    userstatschartview = None
+
+    def create_builtin_roles(self) -> dict[str, Any]:
+        # Filled by install_roles() once every view and menu is registered.
+        return {}
+
+    def install_roles(self) -> None:
+        self._builtin_roles.clear()
+        self._builtin_roles.update(fab_roles(self.appbuilder.menu))

@@ -1,0 +1,347 @@
+"""Tenant isolation in one place: who is asking, and the ORM filters and write guards it implies.
+
+Every model that belongs to a collectivity declares ``tenant_criteria(scope)`` (usually through
+``TenantMixin``). For an employer user, every ORM SELECT / UPDATE / DELETE of the session gets
+those criteria (``with_loader_criteria``), so list, show, edit, delete, actions, dropdowns,
+related views, charts, exports and the REST API are all filtered by the same rule. Writes are
+stamped with the caller's collectivity and checked after the flush: a row or a reference that
+the caller could not read is refused (``TenantViolation``) and the transaction rolls back.
+
+Staff roles and trusted code (CLI, jobs, tests' set-up) are unrestricted; an unknown user or an
+employer without a collectivity sees nothing (fail closed).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from flask import g, has_request_context, session
+from sqlalchemy import ForeignKey, Integer, and_, event, false, select
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+
+from app import roles
+from app.rules.errors import DomainError
+
+
+class ScopeKind(enum.Enum):
+    SYSTEM = "system"
+    STAFF = "staff"
+    EMPLOYER = "employer"
+    NOBODY = "nobody"
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: ScopeKind
+    user_id: int | None = None
+    collectivity_id: int | None = None
+    # Set for a secondary account: it sees only the agents assigned to it.
+    secondary_user_id: int | None = None
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.kind in (ScopeKind.SYSTEM, ScopeKind.STAFF)
+
+    @property
+    def is_employer(self) -> bool:
+        return self.kind is ScopeKind.EMPLOYER
+
+    @property
+    def is_secondary(self) -> bool:
+        return self.secondary_user_id is not None
+
+
+SYSTEM = Scope(ScopeKind.SYSTEM)
+NOBODY = Scope(ScopeKind.NOBODY)
+
+_override: ContextVar[Scope | None] = ContextVar("tenant_scope_override", default=None)
+_resolving: ContextVar[bool] = ContextVar("tenant_scope_resolving", default=False)
+
+
+class TenantViolation(DomainError):
+    """A write that reaches outside the caller's collectivity (answered as 404 by the views)."""
+
+    def __init__(self, message: str = "Enregistrement introuvable.") -> None:
+        super().__init__(message)
+
+
+@contextmanager
+def scope_as(scope: Scope) -> Iterator[Scope]:
+    """Run a block as a given scope (tests, jobs, services that checked rights themselves)."""
+    token = _override.set(scope)
+    try:
+        yield scope
+    finally:
+        _override.reset(token)
+
+
+def system_scope() -> Any:
+    return scope_as(SYSTEM)
+
+
+def current_scope() -> Scope:
+    """The scope of the code running now: an explicit override, the request's user, or SYSTEM."""
+    override = _override.get()
+    if override is not None:
+        return override
+    if not has_request_context():
+        return SYSTEM
+    cached = g.get("_tenant_scope")
+    if cached is not None:
+        return cached
+    if _resolving.get():
+        # Only unscoped tables (users, roles, memberships) are read while the user is resolved.
+        return NOBODY
+    token = _resolving.set(True)
+    try:
+        user = _request_user()
+        scope = scope_for_user(user, session.get("collectivity_id")) if user else NOBODY
+    finally:
+        _resolving.reset(token)
+    if user is not None:
+        g._tenant_scope = scope
+    return scope
+
+
+def forget_cached_scope() -> None:
+    """Drop the scope cached for this request (after a collectivity switch or a login)."""
+    if has_request_context():
+        g.pop("_tenant_scope", None)
+
+
+def _request_user() -> Any:
+    user = g.get("user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        return getattr(user, "_get_current_object", lambda: user)()
+    from flask_login import current_user
+
+    if current_user and current_user.is_authenticated:
+        return current_user._get_current_object()
+    return None
+
+
+def scope_for_user(user: Any, selected_collectivity_id: int | None = None) -> Scope:
+    """Staff roles are unrestricted; an employer works on one of his collectivities."""
+    role_names = {role.name for role in user.roles}
+    if role_names & roles.STAFF_ROLES:
+        return Scope(ScopeKind.STAFF, user_id=user.id)
+    if not role_names & roles.EMPLOYER_ROLES:
+        return NOBODY
+    from app.accounts.models import PortalMembership
+
+    with scope_as(SYSTEM):
+        memberships = (
+            _raw_session()
+            .execute(
+                select(PortalMembership.collectivity_id, PortalMembership.primary_user_id)
+                .where(PortalMembership.user_id == user.id)
+                .order_by(PortalMembership.id)
+            )
+            .all()
+        )
+    if not memberships:
+        return NOBODY
+    chosen = next((m for m in memberships if m.collectivity_id == selected_collectivity_id), None)
+    chosen = chosen or memberships[0]
+    return Scope(
+        ScopeKind.EMPLOYER,
+        user_id=user.id,
+        collectivity_id=chosen.collectivity_id,
+        secondary_user_id=user.id if chosen.primary_user_id is not None else None,
+    )
+
+
+def _raw_session() -> Session:
+    from app.extensions import db
+
+    return db.session
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+
+
+class TenantMixin:
+    """A row owned by one collectivity. ``__tenant_agent__`` names the column holding the agent
+    id when a secondary account may only reach the rows of its assigned agents."""
+
+    __tenant_agent__: ClassVar[str | None] = None
+
+    @declared_attr
+    def collectivity_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(
+            Integer, ForeignKey("collectivity.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+
+    @classmethod
+    def tenant_criteria(cls, scope: Scope) -> Any:
+        criteria = cls.collectivity_id == scope.collectivity_id  # type: ignore[attr-defined]
+        if scope.is_secondary and cls.__tenant_agent__:
+            agent_column = getattr(cls, cls.__tenant_agent__)
+            criteria = and_(criteria, agent_column.in_(assigned_agent_ids(scope)))
+        return criteria
+
+
+def assigned_agent_ids(scope: Scope) -> Any:
+    """The ids of the agents a secondary account manages (a subquery)."""
+    from app.accounts.models import AgentAssignment
+
+    return select(AgentAssignment.agent_id).where(
+        AgentAssignment.user_id == scope.secondary_user_id
+    )
+
+
+_TENANT_MODELS: list[type] | None = None
+
+
+def tenant_models() -> list[type]:
+    """Every mapped class that declares ``tenant_criteria`` (computed once)."""
+    global _TENANT_MODELS
+    if _TENANT_MODELS is None:
+        from flask_appbuilder import Model
+
+        _TENANT_MODELS = sorted(
+            (
+                mapper.class_
+                for mapper in Model.registry.mappers
+                if hasattr(mapper.class_, "tenant_criteria")
+            ),
+            key=lambda cls: cls.__name__,
+        )
+    return _TENANT_MODELS
+
+
+def is_tenant_model(cls: type) -> bool:
+    return hasattr(cls, "tenant_criteria")
+
+
+def criteria_for(cls: type, scope: Scope) -> Any:
+    if scope.kind is not ScopeKind.EMPLOYER or scope.collectivity_id is None:
+        return false()
+    return cls.tenant_criteria(scope)  # type: ignore[attr-defined]
+
+
+def _scope_options(scope: Scope) -> list[Any]:
+    return [
+        with_loader_criteria(cls, criteria_for(cls, scope), include_aliases=True)
+        for cls in tenant_models()
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# ORM hooks
+# --------------------------------------------------------------------------------------------
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _filter_statements(state: ORMExecuteState) -> None:
+    if state.is_column_load:
+        return
+    if not (state.is_select or state.is_update or state.is_delete or state.is_insert):
+        return
+    scope = current_scope()
+    if scope.unrestricted:
+        return
+    if state.is_insert:
+        # Bulk INSERT bypasses the flush guard: only trusted code may use it on tenant tables.
+        mapper = state.bind_mapper
+        if mapper is not None and is_tenant_model(mapper.class_):
+            raise TenantViolation("Écriture refusée.")
+        return
+    state.statement = state.statement.options(*_scope_options(scope))
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_and_check_deletes(session: Session, flush_context: Any, instances: Any) -> None:
+    scope = current_scope()
+    if scope.unrestricted:
+        return
+    if scope.kind is not ScopeKind.EMPLOYER:
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            if is_tenant_model(type(obj)):
+                raise TenantViolation("Écriture refusée.")
+        return
+    for obj in session.new:
+        if is_tenant_model(type(obj)) and hasattr(obj, "collectivity_id"):
+            if obj.collectivity_id is None:
+                obj.collectivity_id = scope.collectivity_id
+            elif obj.collectivity_id != scope.collectivity_id:
+                raise TenantViolation()
+    deleted = [obj for obj in session.deleted if is_tenant_model(type(obj))]
+    with session.no_autoflush:
+        _check_visible(session, scope, deleted)
+
+
+@event.listens_for(Session, "after_flush")
+def _check_writes(session: Session, flush_context: Any) -> None:
+    scope = current_scope()
+    if scope.unrestricted or scope.kind is not ScopeKind.EMPLOYER:
+        return
+    written = [obj for obj in (*session.new, *session.dirty) if is_tenant_model(type(obj))]
+    if not written:
+        return
+    _check_visible(session, scope, written)
+    _check_references(session, scope, written)
+
+
+def _check_visible(session: Session, scope: Scope, objects: list[Any]) -> None:
+    """Every object must be readable by the scope (criteria are added by the hook above)."""
+    by_class: dict[type, set[Any]] = {}
+    for obj in objects:
+        pk = _pk(obj)
+        if pk is not None:
+            by_class.setdefault(type(obj), set()).add(pk)
+    for cls, ids in by_class.items():
+        if _visible_ids(session, cls, ids) != ids:
+            raise TenantViolation()
+
+
+def _check_references(session: Session, scope: Scope, objects: list[Any]) -> None:
+    """Every foreign key from a written row to a tenant table must point at a visible row."""
+    targets: dict[type, set[Any]] = {}
+    tables = {cls.__table__: cls for cls in tenant_models()}  # type: ignore[attr-defined]
+    for obj in objects:
+        for column in type(obj).__table__.columns:
+            for fk in column.foreign_keys:
+                target_cls = tables.get(fk.column.table)
+                if target_cls is None:
+                    continue
+                value = getattr(obj, _attribute_name(type(obj), column.key), None)
+                if value is not None:
+                    targets.setdefault(target_cls, set()).add(value)
+    for cls, ids in targets.items():
+        if _visible_ids(session, cls, ids) != ids:
+            raise TenantViolation()
+
+
+def _visible_ids(session: Session, cls: Any, ids: set[Any]) -> set[Any]:
+    pk_column = cls.__mapper__.primary_key[0]
+    found: set[Any] = set()
+    id_list = sorted(ids)
+    for start in range(0, len(id_list), 500):
+        chunk = id_list[start : start + 500]
+        found.update(session.execute(select(pk_column).where(pk_column.in_(chunk))).scalars().all())
+    return found
+
+
+def _pk(obj: Any) -> Any:
+    identity = obj.__mapper__.primary_key_from_instance(obj)
+    return identity[0] if identity and identity[0] is not None else None
+
+
+def _attribute_name(cls: Any, column_key: str) -> str:
+    prop = cls.__mapper__.get_property_by_column(cls.__table__.columns[column_key])
+    return str(prop.key)

@@ -1,0 +1,86 @@
+"""Menu and registration of every screen and REST resource (order = menu order)."""
+
+from __future__ import annotations
+
+from flask_appbuilder import AppBuilder
+
+from app.core.admin_views import AuditLogView, OutboxView
+from app.referential import api as referential_api
+from app.referential import views as referential
+
+MEMBERS = "Adhérents"
+ORGANISATION = "Organisation"
+REFERENCE = "Référentiels"
+ADMINISTRATION = "Administration"
+
+
+def register_views(appbuilder: AppBuilder) -> None:
+    add = appbuilder.add_view
+    add(
+        referential.CollectivityView,
+        "Collectivités",
+        icon="fa-building",
+        category=MEMBERS,
+        category_icon="fa-building",
+    )
+    add(referential.ContactView, "Contacts", icon="fa-address-book", category=MEMBERS)
+    add(referential.HealthTeamView, "Équipes santé", icon="fa-user-md", category=MEMBERS)
+    add(referential.ConventionView, "Conventions", icon="fa-file-signature", category=MEMBERS)
+
+    add(
+        referential.OfficeView,
+        "Cabinets médicaux",
+        icon="fa-clinic-medical",
+        category=ORGANISATION,
+        category_icon="fa-sitemap",
+    )
+    add(
+        referential.ProfessionalView,
+        "Professionnels de santé",
+        icon="fa-user-nurse",
+        category=ORGANISATION,
+    )
+
+    add(
+        referential.RiskView,
+        "Risques",
+        icon="fa-exclamation-triangle",
+        category=REFERENCE,
+        category_icon="fa-list",
+    )
+    add(
+        referential.RiskEffectView,
+        "Effets des risques",
+        icon="fa-calendar-check",
+        category=REFERENCE,
+    )
+    add(referential.VisitTypeView, "Types de visite", icon="fa-stethoscope", category=REFERENCE)
+    add(referential.DocumentNatureView, "Natures de document", icon="fa-file", category=REFERENCE)
+    add(
+        referential.ContractTypeView,
+        "Types de contrat",
+        icon="fa-file-contract",
+        category=REFERENCE,
+    )
+    add(referential.PcsCodeView, "Codes PCS", icon="fa-tags", category=REFERENCE)
+    add(
+        referential.StatutoryActView,
+        "Actes de médecine statutaire",
+        icon="fa-gavel",
+        category=REFERENCE,
+    )
+    add(referential.MissionView, "Missions", icon="fa-briefcase", category=REFERENCE)
+    add(referential.TariffView, "Tarifs", icon="fa-euro-sign", category=REFERENCE)
+
+    add(
+        AuditLogView,
+        "Journal d'audit",
+        icon="fa-history",
+        category=ADMINISTRATION,
+        category_icon="fa-cogs",
+    )
+    add(OutboxView, "Courriels envoyés", icon="fa-envelope", category=ADMINISTRATION)
+
+    appbuilder.add_api(referential_api.CollectivityApi)
+    appbuilder.add_api(referential_api.OfficeApi)
+    appbuilder.add_api(referential_api.ProfessionalApi)
