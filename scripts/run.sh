@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One command for a newcomer: virtualenv, pinned dependencies, embedded SQLite database under
+# instance/, roles, reference data, demo data, then the French back-office on http://127.0.0.1:5000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -r requirements.txt
+
+export FLASK_APP=run.py
+.venv/bin/flask db upgrade
+.venv/bin/flask seed-roles
+.venv/bin/flask seed-reference
+.venv/bin/flask demo-data --scale "${DEMO_SCALE:-300}" --seed "${DEMO_SEED:-1}"
+
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-5000}
+echo
+echo "MédecinePrev : http://$HOST:$PORT/"
+echo "Comptes de démonstration (identifiant, rôle) — instance/demo-accounts.txt :"
+cat instance/demo-accounts.txt
+echo
+exec .venv/bin/flask run --host "$HOST" --port "$PORT"
