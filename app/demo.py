@@ -373,6 +373,13 @@ def _referential(context: DemoContext) -> None:
     for index, (kind, category) in enumerate(_collectivity_plan(context.scale), start=1):
         town, postcode = towns[index % len(towns)]
         name = _collectivity_name(kind, town, index)
+        if kind in (
+            CollectivityKind.departement,
+            CollectivityKind.region,
+            CollectivityKind.sdis,
+            CollectivityKind.etablissement_public,
+        ):
+            town, postcode = "Lyon", "69003"
         if any(c.name == name for c in context.collectivities):
             name = f"{name} ({index})"
         collectivity = Collectivity(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -251,11 +252,13 @@ class CollectivityView(AppModelView):
             description="14 chiffres ; le SIREN en est déduit.",
             filters=[compact],
             validators=[DataRequired(), Length(max=20)],
+            widget=BS3TextFieldWidget(),
         ),
         "membership_number": StringField(
             "N° d'adhérent",
             filters=[lambda v: v.strip() if isinstance(v, str) else v],
             validators=[Optional(), Length(max=20)],
+            widget=BS3TextFieldWidget(),
         ),
     }
     edit_form_extra_fields = add_form_extra_fields
