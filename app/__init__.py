@@ -11,6 +11,7 @@ from flask_appbuilder.api import BaseApi
 
 def create_app(config_object: str | object = "config.Config", **overrides: Any) -> Flask:
     from app import models  # noqa: F401  - every model mapped before anything else
+    from app.accounts import context as portal_context
     from app.cli import register_commands
     from app.core import paging
     from app.core.formatting import register_filters
@@ -37,8 +38,16 @@ def create_app(config_object: str | object = "config.Config", **overrides: Any) 
             # The REST API authenticates with JWT bearer tokens, not cookies: no CSRF token.
             if isinstance(view, BaseApi) and view.blueprint is not None:
                 csrf.exempt(view.blueprint)
+        # FAB throttles the web login only; the API login gets the same limit.
+        security_api = next(
+            v for v in appbuilder.baseviews if v.__class__.__name__ == "SecurityApi"
+        )
+        appbuilder.sm.limiter.limit(app.config["AUTH_RATE_LIMIT"], methods=["POST"])(
+            security_api.blueprint
+        )
 
     register_filters(app)
+    portal_context.register(app)
     app.context_processor(lambda: {"appbuilder": app.appbuilder})
     register_commands(app)
     _register_error_handlers(app)

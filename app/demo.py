@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import roles
 from app.accounts.models import PortalMembership
+from app.core.types import utcnow
 from app.referential.models import (
     Civility,
     Collectivity,
@@ -34,7 +35,9 @@ from app.referential.models import (
     SecretariatMode,
     TariffCategory,
 )
+from app.rules.identifiers import nir_key
 from app.tenancy import system_scope
+from app.workforce.models import Agent, AgentAssignment, AgentStatus
 
 DEMO_MARKER = "DEMO-"
 
@@ -254,6 +257,7 @@ class DemoContext:
     collectivities: list[Collectivity] = field(default_factory=list)
     offices: list[Office] = field(default_factory=list)
     professionals: list[Professional] = field(default_factory=list)
+    agents: list[Agent] = field(default_factory=list)
     summary: dict[str, int] = field(default_factory=dict)
 
     def person(self) -> tuple[Civility, str, str]:
@@ -285,6 +289,7 @@ def load_demo(session: Session, *, scale: int = 300, seed: int = 1) -> dict[str,
         )
         _referential(context)
         _staff_accounts(context)
+        _agents(context)
         _employer_accounts(context)
         for _name, section in SECTIONS:
             section(context)
@@ -562,6 +567,8 @@ def _staff_accounts(context: DemoContext) -> None:
 
 
 def _employer_accounts(context: DemoContext) -> None:
+    from app.accounts.services import set_siret_question
+
     session = context.session
     count = 0
     for index, collectivity in enumerate(context.collectivities[:3], start=1):
@@ -576,6 +583,7 @@ def _employer_accounts(context: DemoContext) -> None:
         )
         session.flush()
         session.add(PortalMembership(user_id=primary.id, collectivity_id=collectivity.id))
+        set_siret_question(primary.id, collectivity.siret)
         count += 1
         if index == 1:
             _, first, last = context.person()
@@ -595,6 +603,16 @@ def _employer_accounts(context: DemoContext) -> None:
                     primary_user_id=primary.id,
                 )
             )
+            set_siret_question(secondary.id, collectivity.siret)
+            # The technical department's account manages the agents of the technical services.
+            technical = ("Services techniques", "Espaces verts", "Voirie")
+            for agent in context.agents:
+                if agent.collectivity_id == collectivity.id and agent.service in technical:
+                    session.add(
+                        AgentAssignment(
+                            agent_id=agent.id, user_id=secondary.id, collectivity_id=collectivity.id
+                        )
+                    )
             count += 1
             # A user in charge of two collectivities (SSTRN « gestion de multiples comptes »).
             session.add(
@@ -602,6 +620,59 @@ def _employer_accounts(context: DemoContext) -> None:
             )
     session.flush()
     context.summary["comptes employeurs"] = count
+
+
+def fake_ins(rng: random.Random, civility: Civility, birth_date: dt.date) -> str:
+    sex = "2" if civility is Civility.madame else "1"
+    nir13 = f"{sex}{birth_date:%y%m}69{rng.randint(1, 388):03d}{rng.randint(1, 999):03d}"
+    return f"N{nir13}{nir_key(nir13)}"
+
+
+def _agents(context: DemoContext) -> None:
+    """``scale`` agents spread over the collectivities (bigger ones get more)."""
+    rng, session = context.rng, context.session
+    weights = [
+        8
+        if c.kind in (CollectivityKind.departement, CollectivityKind.region, CollectivityKind.sdis)
+        else 3
+        if c.kind is CollectivityKind.epci
+        else 1
+        for c in context.collectivities
+    ]
+    services = [
+        "Services techniques",
+        "Espaces verts",
+        "Administration générale",
+        "Petite enfance",
+        "Restauration scolaire",
+        "Police municipale",
+        "Voirie",
+        "Entretien des bâtiments",
+    ]
+    agents = []
+    for _ in range(context.scale):
+        collectivity = rng.choices(context.collectivities, weights=weights)[0]
+        civility, first, last = context.person()
+        birth_date = dt.date(rng.randint(1961, 2004), rng.randint(1, 12), rng.randint(1, 28))
+        agent = Agent(
+            collectivity_id=collectivity.id,
+            civility=civility,
+            first_name=first,
+            birth_name=last.upper(),
+            usage_name=rng.choice(LAST_NAMES).upper()
+            if civility is Civility.madame and rng.random() < 0.3
+            else None,
+            birth_date=birth_date,
+            ins=fake_ins(rng, civility, birth_date) if rng.random() < 0.9 else None,
+            status=rng.choice(list(AgentStatus)),
+            service=rng.choice(services),
+            validated_at=utcnow() if rng.random() < 0.9 else None,
+        )
+        agents.append(agent)
+    session.add_all(agents)
+    session.flush()
+    context.agents = agents
+    context.summary["agents"] = len(agents)
 
 
 def _write_accounts_file(context: DemoContext) -> None:

@@ -2,7 +2,7 @@
 
 from flask_appbuilder.security.sqla.models import Role, User
 
-from app.accounts.models import PortalMembership
+from app.accounts.models import AccountSecurity, PasswordToken, PortalMembership
 from app.core.audit import AuditLog
 from app.referential.models import (
     Collectivity,
@@ -21,8 +21,12 @@ from app.referential.models import (
     Tariff,
     VisitType,
 )
+from app.workforce.models import Agent, AgentAssignment
 
 __all__ = [
+    "AccountSecurity",
+    "Agent",
+    "AgentAssignment",
     "AuditLog",
     "Collectivity",
     "Contact",
@@ -32,6 +36,7 @@ __all__ = [
     "HealthTeamMember",
     "Mission",
     "Office",
+    "PasswordToken",
     "PcsCode",
     "PortalMembership",
     "Professional",

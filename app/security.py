@@ -46,6 +46,13 @@ class Res:
     AUDIT = "AuditLog"
     OUTBOX = "Outbox"
     OPENAPI = "OpenApi"
+    MY_ACCOUNT = "MyAccount"
+    EMPLOYER_ACCOUNTS = "EmployerAccount"
+    MY_DETAILS = "MyDetails"
+    MY_CONTACTS = "MyContacts"
+    MY_HEALTH_TEAM = "MyHealthTeam"
+    SECONDARY_ACCOUNTS = "SecondaryAccount"
+    AGENT = "Agent"
 
 
 # resource -> role -> permissions. Admin has everything (see fab_roles) and is listed for the doc.
@@ -70,6 +77,19 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
     Res.AUDIT: {},
     Res.OUTBOX: {SECRETARIAT: (R,)},
     Res.OPENAPI: {role: ("get",) for role in roles.ALL_ROLES if role != ADMIN},
+    Res.MY_ACCOUNT: {role: RW for role in roles.ALL_ROLES if role != ADMIN},
+    Res.EMPLOYER_ACCOUNTS: {SECRETARIAT: RW},
+    Res.MY_DETAILS: {EMPLOYER_PRIMARY: RW, EMPLOYER_SECONDARY: (R,)},
+    Res.MY_CONTACTS: {EMPLOYER_PRIMARY: RWD, EMPLOYER_SECONDARY: (R,)},
+    Res.MY_HEALTH_TEAM: {EMPLOYER_PRIMARY: (R,), EMPLOYER_SECONDARY: (R,)},
+    Res.SECONDARY_ACCOUNTS: {EMPLOYER_PRIMARY: RWD},
+    Res.AGENT: {
+        SECRETARIAT: RWD,
+        SANTE: (R,),
+        DIRECTION: (R,),
+        EMPLOYER_PRIMARY: RWD,
+        EMPLOYER_SECONDARY: RW,
+    },
 }
 
 # Flask-AppBuilder screens every signed-in user needs (own profile).
@@ -157,9 +177,33 @@ def matrix_markdown() -> str:
 
 
 class SecurityManager(FabSecurityManager):
-    """Flask-AppBuilder's manager without the Google-based user chart, roles from MATRIX."""
+    """Flask-AppBuilder's manager without the Google-based user chart, roles from MATRIX,
+    French login with first-connection links, and a temporary lock after repeated failures
+    (shared by the web login and the REST API login)."""
 
     userstatschartview = None
+
+    @property
+    def authdbview(self) -> Any:  # type: ignore[override]
+        from app.accounts.views import LoginView
+
+        return LoginView
+
+    def auth_user_db(self, username: str, password: str) -> Any:
+        from app.accounts import services
+        from app.tenancy import system_scope
+
+        with system_scope():
+            user = self.find_user(username=username) or self.find_user(email=username)
+            if user is not None and services.is_locked(user.id):
+                services.dummy_password_check()
+                return None
+            authenticated = super().auth_user_db(username, password)
+            if authenticated is None and user is not None:
+                services.record_failed_login(user)
+            elif authenticated is not None:
+                services.clear_lock(authenticated.id)
+            return authenticated
 
     def create_builtin_roles(self) -> dict[str, Any]:
         # Filled by install_roles() once every view and menu is registered.

@@ -197,7 +197,7 @@ class TenantMixin:
 
 def assigned_agent_ids(scope: Scope) -> Any:
     """The ids of the agents a secondary account manages (a subquery)."""
-    from app.accounts.models import AgentAssignment
+    from app.workforce.models import AgentAssignment
 
     return select(AgentAssignment.agent_id).where(
         AgentAssignment.user_id == scope.secondary_user_id

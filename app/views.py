@@ -4,18 +4,43 @@ from __future__ import annotations
 
 from flask_appbuilder import AppBuilder
 
+from app.accounts import portal_views as portal
+from app.accounts import views as accounts
 from app.core.admin_views import AuditLogView, OutboxView
 from app.referential import api as referential_api
 from app.referential import views as referential
+from app.workforce import api as workforce_api
+from app.workforce import views as workforce
 
 MEMBERS = "Adhérents"
 ORGANISATION = "Organisation"
 REFERENCE = "Référentiels"
 ADMINISTRATION = "Administration"
+MY_SPACE = "Mon espace"
+WORKFORCE = "Effectif"
 
 
 def register_views(appbuilder: AppBuilder) -> None:
     add = appbuilder.add_view
+    add(
+        portal.MyDetailsView,
+        "Mes coordonnées",
+        icon="fa-address-card",
+        category=MY_SPACE,
+        category_icon="fa-home",
+    )
+    add(portal.MyContactsView, "Mes contacts", icon="fa-address-book", category=MY_SPACE)
+    add(portal.MyHealthTeamView, "Équipe santé", icon="fa-user-md", category=MY_SPACE)
+    add(portal.SecondaryAccountsView, "Comptes secondaires", icon="fa-users", category=MY_SPACE)
+
+    add(
+        workforce.AgentView,
+        "Agents",
+        icon="fa-id-badge",
+        category=WORKFORCE,
+        category_icon="fa-users",
+    )
+
     add(
         referential.CollectivityView,
         "Collectivités",
@@ -73,6 +98,13 @@ def register_views(appbuilder: AppBuilder) -> None:
     add(referential.TariffView, "Tarifs", icon="fa-euro-sign", category=REFERENCE)
 
     add(
+        accounts.EmployerAccountView,
+        "Comptes employeurs",
+        icon="fa-user-tie",
+        category=ADMINISTRATION,
+        category_icon="fa-cogs",
+    )
+    add(
         AuditLogView,
         "Journal d'audit",
         icon="fa-history",
@@ -81,6 +113,12 @@ def register_views(appbuilder: AppBuilder) -> None:
     )
     add(OutboxView, "Courriels envoyés", icon="fa-envelope", category=ADMINISTRATION)
 
+    appbuilder.add_view_no_menu(accounts.PrimaryAccountView)
+    appbuilder.add_view_no_menu(accounts.PasswordLinkView)
+    appbuilder.add_view_no_menu(accounts.SetPasswordView)
+    appbuilder.add_view_no_menu(accounts.MyAccountView)
+
     appbuilder.add_api(referential_api.CollectivityApi)
     appbuilder.add_api(referential_api.OfficeApi)
     appbuilder.add_api(referential_api.ProfessionalApi)
+    appbuilder.add_api(workforce_api.AgentApi)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import ForeignKey, Integer, UniqueConstraint, and_
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.model import Base
+from app.core.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 from app.tenancy import Scope, TenantMixin
 
 
@@ -34,9 +38,56 @@ class PortalMembership(TenantMixin, Base):
     def is_primary(self) -> bool:
         return self.primary_user_id is None
 
+    @property
+    def account_kind(self) -> str:
+        return "Compte principal" if self.is_primary else "Compte secondaire"
+
+    @property
+    def account_email(self) -> str:
+        return self.user.email
+
     @classmethod
     def tenant_criteria(cls, scope: Scope) -> object:
         criteria = cls.collectivity_id == scope.collectivity_id
         if scope.is_secondary:
             criteria = and_(criteria, cls.user_id == scope.secondary_user_id)
         return criteria
+
+
+class SecurityQuestion(LabelledEnum):
+    siret = "Numéro SIRET de votre collectivité"
+    nom_mere = "Nom de naissance de votre mère"
+    ville_pere = "Ville de naissance de votre père"
+    animal = "Nom de votre premier animal de compagnie"
+    ami_enfance = "Prénom de votre meilleur(e) ami(e) d'enfance"
+    premier_poste = "Intitulé de votre premier emploi"
+
+
+class AccountSecurity(Base):
+    """Security question of an account and its temporary lock after repeated failed logins."""
+
+    __tablename__ = "account_security"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    security_question: Mapped[SecurityQuestion | None] = enum_column(SecurityQuestion)
+    security_answer_hash: Mapped[str | None] = mapped_column(String(256))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class PasswordToken(Model):
+    """A single-use link to set a password (first connection, forgotten password, new account).
+
+    Only a SHA-256 of the token is stored; the link is valid 24 hours.
+    """
+
+    __tablename__ = "password_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

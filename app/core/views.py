@@ -12,16 +12,21 @@ import decimal
 from typing import Any
 
 from flask import abort, flash, redirect, request
-from flask_appbuilder import ModelView
+from flask_appbuilder import ModelView, expose
 from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.api.convert import Model2SchemaConverter
+from flask_appbuilder.fields import EnumField
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
 from markupsafe import Markup
 from marshmallow import ValidationError
+from marshmallow import fields as ma_fields
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, DateField, DateTimeField, DecimalField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired
+from wtforms.validators import ValidationError as FormValidationError
 from wtforms.widgets import html_params
 
 from app.core.formatting import format_date, format_datetime, format_decimal
@@ -85,6 +90,16 @@ class FrenchDateTimeWidget(FrenchDateWidget):
     placeholder = "JJ/MM/AAAA HH:MM"
 
 
+class SafeEnumField(EnumField):
+    """FAB's enum select raises a bare ValueError on an unknown choice (a 500): say it in French."""
+
+    def pre_validate(self, form: Any) -> None:
+        try:
+            super().pre_validate(form)
+        except ValueError as error:
+            raise FormValidationError("Choix invalide.") from error
+
+
 class FrenchDateField(DateField):
     def process_formdata(self, valuelist: list[Any]) -> None:
         try:
@@ -129,7 +144,9 @@ def frenchify_form(form_class: Any) -> Any:
             continue
         field_class = unbound.field_class
         kwargs = dict(unbound.kwargs)
-        if issubclass(field_class, BooleanField):
+        if issubclass(field_class, EnumField) and field_class is not SafeEnumField:
+            setattr(form_class, name, SafeEnumField(*unbound.args, **kwargs))
+        elif issubclass(field_class, BooleanField):
             kwargs["validators"] = [
                 v
                 for v in kwargs.get("validators") or []
@@ -275,6 +292,12 @@ class AppModelView(ModelView):
             flash(self.delete_row_message, "success")
         self.update_redirect()
 
+    @expose("/delete/<pk>", methods=["POST"])
+    @has_access
+    def delete(self, pk: Any) -> Any:
+        """Deletion is a POST (with its CSRF token) only; a GET is 405."""
+        return super().delete(pk)
+
     def action_post(self) -> Any:
         """Multiple-row actions only ever receive rows the caller can read."""
         name = request.form.get("action", "")
@@ -357,9 +380,28 @@ def _translate(messages: Any) -> Any:
     return messages
 
 
+class ForeignKeySchemaConverter(Model2SchemaConverter):
+    """FAB's converter, but foreign-key columns (``collectivity_id``...) can be listed."""
+
+    def _meta_schema_factory(
+        self, columns: Any, model: Any, class_mixin: Any, parent_schema_name: Any = None
+    ) -> Any:
+        schema = super()._meta_schema_factory(columns, model, class_mixin, parent_schema_name)
+        schema.Meta.include_fk = True
+        schema.opts.include_fk = True
+        fk_fields = {
+            name: field
+            for name, field in vars(class_mixin).items()
+            if isinstance(field, ma_fields.Field) and name not in schema._declared_fields
+        }
+        schema._declared_fields.update(fk_fields)
+        return schema
+
+
 class AppModelRestApi(ModelRestApi):
     """A REST resource under /api/v1/ with French errors; scoping comes from the ORM."""
 
+    model2schemaconverter = ForeignKeySchemaConverter
     method_permission_name = METHOD_PERMISSIONS
     allow_browser_login = False
     max_page_size = 100

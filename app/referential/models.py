@@ -268,6 +268,14 @@ class HealthTeamMember(TenantMixin, Base):
     collectivity: Mapped[Collectivity] = relationship(back_populates="health_team", lazy="joined")
     professional: Mapped[Professional] = relationship(lazy="joined")
 
+    @property
+    def professional_email(self) -> str | None:
+        return self.professional.email
+
+    @property
+    def professional_phone(self) -> str | None:
+        return self.professional.phone
+
     def __str__(self) -> str:
         return f"{self.role.label} : {self.professional}"
 

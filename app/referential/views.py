@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 

@@ -17,8 +17,8 @@ def test_secretary_creates_a_collectivity_in_the_browser(page, live_server, db_c
     page.goto("/login/")
     page.fill("#username", user.username)
     page.fill("#password", factories.PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("input[type=submit], button[type=submit]")
     assert "/login" not in page.url
 
     page.goto("/collectivityview/list/")
@@ -33,8 +33,8 @@ def test_secretary_creates_a_collectivity_in_the_browser(page, live_server, db_c
     fill_select(page, "#secretariat_mode", "cdg")
     page.fill("#membership_start", "01/01/2025")
     page.fill("#main_city", "Lyon")
-    page.click("form button[type=submit], form input[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("form button[type=submit], form input[type=submit]")
 
     assert "Enregistrement ajouté" in page.content()
     with db_ctx() as session:

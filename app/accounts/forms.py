@@ -1,0 +1,116 @@
+"""Forms of the account screens (French labels, CSRF through Flask-WTF)."""
+
+from __future__ import annotations
+
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget, Select2Widget
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from app.accounts.models import SecurityQuestion
+from app.accounts.passwords import POLICY
+
+REQUIRED = "Ce champ est obligatoire."
+
+
+def _question_field() -> SelectField:
+    return SelectField(
+        "Question de sécurité",
+        choices=[("", "— choisissez votre question —"), *SecurityQuestion.choices()],
+        validators=[DataRequired(REQUIRED)],
+        widget=Select2Widget(),
+    )
+
+
+class PasswordLinkRequestForm(FlaskForm):
+    username = StringField(
+        "Identifiant",
+        validators=[DataRequired(REQUIRED), Length(max=128)],
+        widget=BS3TextFieldWidget(),
+    )
+    question = _question_field()
+    answer = StringField(
+        "Réponse", validators=[DataRequired(REQUIRED), Length(max=200)], widget=BS3TextFieldWidget()
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "Nouveau mot de passe",
+        description=POLICY,
+        validators=[DataRequired(REQUIRED)],
+        widget=BS3PasswordFieldWidget(),
+    )
+    confirmation = PasswordField(
+        "Confirmation du mot de passe",
+        validators=[DataRequired(REQUIRED)],
+        widget=BS3PasswordFieldWidget(),
+    )
+
+
+class ChangePasswordForm(SetPasswordForm):
+    current = PasswordField(
+        "Mot de passe actuel", validators=[DataRequired(REQUIRED)], widget=BS3PasswordFieldWidget()
+    )
+
+
+class SecurityQuestionForm(FlaskForm):
+    question = _question_field()
+    answer = StringField(
+        "Réponse", validators=[DataRequired(REQUIRED), Length(max=200)], widget=BS3TextFieldWidget()
+    )
+    current = PasswordField(
+        "Mot de passe actuel", validators=[DataRequired(REQUIRED)], widget=BS3PasswordFieldWidget()
+    )
+
+
+class SwitchCollectivityForm(FlaskForm):
+    collectivity_id = HiddenField(validators=[DataRequired()])
+
+
+class SecondaryAccountForm(FlaskForm):
+    last_name = StringField(
+        "Nom", validators=[DataRequired(REQUIRED), Length(max=64)], widget=BS3TextFieldWidget()
+    )
+    first_name = StringField(
+        "Prénom", validators=[DataRequired(REQUIRED), Length(max=64)], widget=BS3TextFieldWidget()
+    )
+    email = StringField(
+        "Adresse e-mail",
+        description="Elle sert d'identifiant ; la personne y recevra le lien pour choisir son mot de passe.",
+        validators=[DataRequired(REQUIRED), Email("Adresse e-mail invalide."), Length(max=254)],
+        widget=BS3TextFieldWidget(),
+    )
+    active = BooleanField("Compte actif", default=True)
+    agent_ids = SelectMultipleField(
+        "Agents gérés par ce compte", coerce=int, validators=[Optional()]
+    )
+
+
+class PrimaryAccountForm(FlaskForm):
+    collectivity_id = SelectField(
+        "Collectivité", coerce=int, validators=[DataRequired(REQUIRED)], widget=Select2Widget()
+    )
+    username = StringField(
+        "Identifiant",
+        validators=[DataRequired(REQUIRED), Length(max=128)],
+        widget=BS3TextFieldWidget(),
+    )
+    last_name = StringField(
+        "Nom", validators=[DataRequired(REQUIRED), Length(max=64)], widget=BS3TextFieldWidget()
+    )
+    first_name = StringField(
+        "Prénom", validators=[DataRequired(REQUIRED), Length(max=64)], widget=BS3TextFieldWidget()
+    )
+    email = StringField(
+        "Adresse e-mail",
+        validators=[DataRequired(REQUIRED), Email("Adresse e-mail invalide."), Length(max=254)],
+        widget=BS3TextFieldWidget(),
+    )

@@ -1,0 +1,1 @@
+"""Workforce: agents, work positions, careers, exits, imports."""

@@ -1,0 +1,159 @@
+"""Tenant isolation, proven by sweeping every registered route (SPEC A4, issue "isolation").
+
+As the primary account of collectivity A, and as A's secondary account, every screen and REST
+endpoint is tried against B's rows (and, for the secondary, A's agents it does not manage):
+every attempt answers 403/404 or an empty result, no page shows B's data, and the database is
+unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from sqlalchemy import select
+
+from app.accounts.models import PortalMembership
+from app.tenancy import system_scope, tenant_models
+from app.workforce.models import Agent
+from tests import isolation
+
+SWEPT_CASES: dict[str, int] = {}
+
+
+@pytest.fixture
+def world(db_ctx):
+    with db_ctx() as session:
+        return isolation.build_world(session)
+
+
+def _context(session, world, user):
+    """Users whose secondary-account pages the user must not open (B's, and A's primary)."""
+    with system_scope():
+        own_secondaries = set()
+        if user.id == world.primary_a.id:
+            own_secondaries = set(
+                session.scalars(
+                    select(PortalMembership.user_id).where(
+                        PortalMembership.collectivity_id == world.a.id,
+                        PortalMembership.primary_user_id == world.primary_a.id,
+                    )
+                )
+            )
+        everyone = set(session.scalars(select(PortalMembership.user_id)))
+    return {"foreign_user_ids": sorted(everyone - own_secondaries)}
+
+
+@pytest.mark.parametrize("who", ["primary_a", "secondary_a"])
+def test_an_employer_never_reaches_another_collectivity(app, who, world, db_ctx, login, api_login):
+    user = getattr(world, who)
+    markers = (
+        (isolation.SECRET_B,) if who == "primary_a" else (isolation.SECRET_B, isolation.HIDDEN_A)
+    )
+    with db_ctx() as session:
+        scope = isolation.scope_of(session, user)
+        forbidden = isolation.forbidden_ids(session, scope)
+        context = _context(session, world, user)
+        before = isolation.fingerprint(session)
+    # Every tenant model has rows the user must not reach, or the sweep would prove nothing.
+    empty = [model.__name__ for model in tenant_models() if not forbidden[model]]
+    assert empty == [], f"the isolation world has no forbidden rows for {empty}"
+
+    web = login(user)
+    web.csrf_token_value = web.csrf_token("/compte/moi/")
+    report = isolation.sweep(app, web, api_login(user), forbidden, markers, context)
+
+    with db_ctx() as session:
+        after = isolation.fingerprint(session)
+    assert report.unknown_routes == [], "routes the sweep cannot forge arguments for"
+    assert report.leaks == []
+    assert after == before, "the database changed during the sweep"
+    assert report.cases > 100
+    SWEPT_CASES[who] = report.cases
+
+
+def test_a_secondary_account_sees_only_its_agents(world, login, api_login):
+    web = login(world.secondary_a)
+    page = web.get("/agents/list/").get_data(as_text=True)
+    assert "VISIBLEA" in page
+    assert isolation.HIDDEN_A not in page and isolation.SECRET_B not in page
+    api = api_login(world.secondary_a)
+    listing = api.get("/api/v1/agent/").get_json()
+    assert [row["id"] for row in listing["result"]] == [world_ids(world)[0]]
+    assert listing["result"][0]["secondary_account_ids"] == [world.secondary_a.id]
+
+
+def world_ids(world):
+    return world.ids["agents"]
+
+
+def test_every_table_pointing_at_a_collectivity_or_an_agent_is_scoped():
+    assert isolation.unscoped_references() == []
+
+
+class LeakyView(BaseView):
+    """A screen that forgets the scoping (it reads agents as the system would)."""
+
+    route_base = "/fuite"
+    default_view = "index"
+    class_permission_name = "Agent"
+    method_permission_name = {"index": "read"}
+
+    @expose("/")
+    @has_access
+    def index(self):
+        from app.extensions import db
+
+        with system_scope():
+            names = [a.birth_name for a in db.session.scalars(select(Agent))]
+        return "<br>".join(names)
+
+
+class RouteWithUnknownArgument(BaseView):
+    route_base = "/nouvelle-route"
+    default_view = "show"
+    class_permission_name = "Agent"
+    method_permission_name = {"show": "read"}
+
+    @expose("/<int:agent_id>")
+    @has_access
+    def show(self, agent_id):
+        return "ok"
+
+
+def test_the_sweep_flags_a_view_added_without_scoping(app, world, db_ctx, login, api_login):
+    """Scoping removed from one view must make the sweep fail (shown here on purpose)."""
+    from app import create_app
+    from config import TestConfig
+
+    leaky_app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        OUTBOX_DIR=app.config["OUTBOX_DIR"],
+    )
+    with leaky_app.app_context():
+        leaky_app.appbuilder.add_view_no_menu(LeakyView)
+        leaky_app.appbuilder.add_view_no_menu(RouteWithUnknownArgument)
+        leaky_app.appbuilder.sm.install_roles()
+    with db_ctx() as session:
+        scope = isolation.scope_of(session, world.primary_a)
+        forbidden = isolation.forbidden_ids(session, scope)
+        context = _context(session, world, world.primary_a)
+    from tests.conftest import WebClient
+
+    leaky_app.test_client_class = WebClient
+    web = leaky_app.test_client()
+    assert web.login(world.primary_a.username).status_code == 302
+    web.csrf_token_value = web.csrf_token("/compte/moi/")
+    raw = leaky_app.test_client()
+    token = raw.post(
+        "/api/v1/security/login",
+        json={"username": world.primary_a.username, "password": "Motdepasse-1", "provider": "db"},
+    ).get_json()["access_token"]
+    from tests.conftest import ApiClient
+
+    report = isolation.sweep(
+        leaky_app, web, ApiClient(raw, token), forbidden, (isolation.SECRET_B,), context
+    )
+    assert any("/fuite/" in leak and isolation.SECRET_B in leak for leak in report.leaks)
+    assert any("/nouvelle-route/" in route for route in report.unknown_routes)

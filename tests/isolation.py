@@ -1,0 +1,471 @@
+"""The tenant-isolation sweep (SPEC A4), reused by every issue that adds screens or resources.
+
+``build_world`` creates collectivities A and B with rows in every tenant-scoped table; every text
+of B's rows carries ``SECRET_B`` and every text of A's agent that the secondary account does not
+manage carries ``HIDDEN_A``. ``sweep`` then walks every URL rule of the application (not a
+hand-written list) as a given employer user and tries to read, change and delete the rows that
+user must not reach. A leak is any response that shows a marker or any attempt that does not
+answer 403/404 (or an empty result).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.orm import Session
+
+from app import roles
+from app.accounts.models import PortalMembership
+from app.core.views import AppModelRestApi
+from app.extensions import metadata
+from app.referential.models import (
+    Civility,
+    Contact,
+    ContactFunction,
+    Convention,
+    HealthTeamMember,
+    HealthTeamRole,
+    Mission,
+)
+from app.tenancy import Scope, ScopeKind, criteria_for, system_scope, tenant_models
+from app.workforce.models import Agent, AgentAssignment
+from tests import factories
+
+SECRET_B = "SECRETB"
+HIDDEN_A = "CACHEA"
+
+# Tables whose rows legitimately point at a collectivity or an agent without being scoped:
+# offices are CDG reference data (served collectivities are filtered when loaded).
+UNSCOPED_REFERENCES = {"office.host_collectivity_id", "office_collectivity.collectivity_id"}
+# Tables whose content changes by design during a sweep (log-in bookkeeping, audit of refusals).
+VOLATILE_TABLES = {"ab_user", "audit_log", "account_security", "alembic_version"}
+
+
+@dataclass
+class World:
+    a: Any
+    b: Any
+    primary_a: Any
+    secondary_a: Any
+    primary_b: Any
+    staff: Any
+    ids: dict[str, list[int]] = field(default_factory=dict)
+
+
+# Domain packages register functions that add their rows to the world (A and B, markers set).
+WORLD_BUILDERS: list[Callable[[Session, World], None]] = []
+
+
+def world_builder(function: Callable[[Session, World], None]) -> Callable[[Session, World], None]:
+    WORLD_BUILDERS.append(function)
+    return function
+
+
+def make_agent(session: Session, collectivity: Any, marker: str = "", **overrides: Any) -> Agent:
+    n = factories._next()
+    values: dict[str, Any] = {
+        "collectivity_id": collectivity.id,
+        "civility": Civility.madame,
+        "first_name": f"Prénom{marker}",
+        "birth_name": f"NOM{marker}{n}",
+        "birth_date": dt.date(1980, 1, 1) + dt.timedelta(days=n),
+        "service": f"Service{marker}",
+    }
+    values.update(overrides)
+    agent = Agent(**values)
+    session.add(agent)
+    session.flush()
+    return agent
+
+
+@world_builder
+def _referential_rows(session: Session, world: World) -> None:
+    mission = session.scalar(select(Mission).where(Mission.code == "medprev"))
+    for collectivity, marker in ((world.a, "A"), (world.b, SECRET_B)):
+        session.add(
+            Contact(
+                collectivity_id=collectivity.id,
+                function=ContactFunction.convocation,
+                last_name=f"CONTACT{marker}",
+                email=f"contact{marker.lower()}@example.fr",
+            )
+        )
+        professional = factories.make_professional(session, last_name=f"PRO{marker}")
+        session.add(
+            HealthTeamMember(
+                collectivity_id=collectivity.id,
+                professional_id=professional.id,
+                role=HealthTeamRole.medecin_referent,
+            )
+        )
+        session.add(
+            Convention(
+                collectivity_id=collectivity.id,
+                mission_id=mission.id,
+                number=f"CONV-{marker}-{factories._next()}",
+                start_date=dt.date(2025, 1, 1),
+                end_date=dt.date(2027, 12, 31),
+                notes=f"Notes {marker}",
+            )
+        )
+
+
+@world_builder
+def _agents(session: Session, world: World) -> None:
+    assigned = make_agent(session, world.a, "VISIBLEA")
+    hidden = make_agent(session, world.a, HIDDEN_A)
+    other = make_agent(session, world.b, SECRET_B)
+    session.add(
+        AgentAssignment(
+            agent_id=assigned.id, user_id=world.secondary_a.id, collectivity_id=world.a.id
+        )
+    )
+    # B has a secondary account too (with an assignment A must never see).
+    secondary_b = factories.make_user(
+        session,
+        roles.EMPLOYER_SECONDARY,
+        collectivity=world.b,
+        primary=world.primary_b,
+        username=f"sec{SECRET_B.lower()}",
+    )
+    session.add(
+        AgentAssignment(agent_id=other.id, user_id=secondary_b.id, collectivity_id=world.b.id)
+    )
+    world.ids["agents"] = [assigned.id, hidden.id, other.id]
+
+
+def build_world(session: Session) -> World:
+    a = factories.make_collectivity(session, name="Commune Alpha")
+    b = factories.make_collectivity(
+        session, name=f"Commune {SECRET_B}", main_city=f"Ville{SECRET_B}"
+    )
+    primary_a = factories.make_user(
+        session, roles.EMPLOYER_PRIMARY, collectivity=a, username="primaire-a"
+    )
+    world = World(
+        a=a,
+        b=b,
+        primary_a=primary_a,
+        secondary_a=factories.make_user(
+            session,
+            roles.EMPLOYER_SECONDARY,
+            collectivity=a,
+            primary=primary_a,
+            username="secondaire-a",
+        ),
+        primary_b=factories.make_user(
+            session, roles.EMPLOYER_PRIMARY, collectivity=b, username=f"primaire{SECRET_B.lower()}"
+        ),
+        staff=factories.make_user(session, roles.SECRETARIAT, username="secretaire-sweep"),
+    )
+    for builder in WORLD_BUILDERS:
+        builder(session, world)
+        session.flush()
+    return world
+
+
+# ----------------------------------------------------------------------------------------------
+# What a user must not reach
+# ----------------------------------------------------------------------------------------------
+
+
+def scope_of(session: Session, user: Any) -> Scope:
+    membership = session.scalar(select(PortalMembership).where(PortalMembership.user_id == user.id))
+    return Scope(
+        ScopeKind.EMPLOYER,
+        user_id=user.id,
+        collectivity_id=membership.collectivity_id,
+        secondary_user_id=user.id if membership.primary_user_id else None,
+    )
+
+
+def forbidden_ids(session: Session, scope: Scope) -> dict[type, list[Any]]:
+    """For each tenant model, the primary keys the scope must never read, change or delete."""
+    result = {}
+    with system_scope():
+        for model in tenant_models():
+            pk = inspect(model).primary_key[0]
+            allowed = criteria_for(model, scope)
+            rows = session.execute(select(pk).where(~allowed).order_by(pk)).scalars().all()
+            result[model] = list(rows)
+    return result
+
+
+def visible_ids(session: Session, scope: Scope) -> dict[type, list[Any]]:
+    result = {}
+    with system_scope():
+        for model in tenant_models():
+            pk = inspect(model).primary_key[0]
+            rows = (
+                session.execute(select(pk).where(criteria_for(model, scope)).order_by(pk))
+                .scalars()
+                .all()
+            )
+            result[model] = list(rows)
+    return result
+
+
+def unscoped_references() -> list[str]:
+    """Columns pointing at a collectivity or an agent from a table that is not tenant-scoped."""
+    scoped_tables = {model.__table__.name for model in tenant_models()}
+    problems = []
+    for table in metadata.sorted_tables:
+        if table.name in scoped_tables:
+            continue
+        for column in table.columns:
+            for fk in column.foreign_keys:
+                if fk.column.table.name in ("collectivity", "agent"):
+                    name = f"{table.name}.{column.name}"
+                    if name not in UNSCOPED_REFERENCES:
+                        problems.append(name)
+    return problems
+
+
+def fingerprint(session: Session) -> dict[str, Any]:
+    """Row counts and a content digest of every table but the volatile ones."""
+    result = {}
+    dialect = session.get_bind().dialect.name
+    for table in metadata.sorted_tables:
+        if table.name in VOLATILE_TABLES:
+            continue
+        count = session.execute(select(func.count()).select_from(table)).scalar()
+        if dialect == "postgresql":
+            digest = session.execute(
+                text(
+                    f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM \"{table.name}\" t"
+                )
+            ).scalar()
+        else:
+            rows = session.execute(select(table)).all()
+            digest = hash(tuple(sorted(repr(tuple(r)) for r in rows)))
+        result[table.name] = (count, digest)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# The sweep
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    leaks: list[str] = field(default_factory=list)
+    cases: int = 0
+    unknown_routes: list[str] = field(default_factory=list)
+
+    def leak(self, message: str) -> None:
+        self.leaks.append(message)
+
+
+def _markers_in(body: str, markers: tuple[str, ...]) -> list[str]:
+    return [m for m in markers if m in body]
+
+
+# Routes with arguments that are not a ModelView/ModelRestApi record route, and the forged
+# arguments to try (from the sweep context). Anything else with arguments is reported as unknown,
+# so a new route cannot escape the sweep.
+EXTRA_ROUTE_ARGS: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
+    "SecondaryAccountsView.edit": lambda c: [{"user_id": uid} for uid in c["foreign_user_ids"]],
+    "SecondaryAccountsView.remove": lambda c: [{"user_id": uid} for uid in c["foreign_user_ids"]],
+}
+# Routes with arguments that expose no tenant data (static files, language, API version...).
+HARMLESS_ROUTES = {
+    "static",
+    "appbuilder.static",
+    "LocaleView.index",
+    "OpenApi.get",
+    "SwaggerView.show",
+    "OutboxView.show",
+    "SetPasswordView.form",
+}
+
+
+def sweep(
+    app: Flask,
+    web: Any,
+    api: Any,
+    forbidden: dict[type, list[Any]],
+    markers: tuple[str, ...],
+    context: dict[str, Any],
+) -> SweepReport:
+    """Try every route as the signed-in user ``web`` (and ``api`` for the REST API)."""
+    report = SweepReport()
+    views = {type(v).__name__: v for v in app.appbuilder.baseviews}
+    rules = sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+    # Reads first, then writes, deletions last: a successful forbidden deletion would hide
+    # every later leak of the same row.
+    for phase in (("GET",), ("POST", "PUT"), ("DELETE", "remove")):
+        for rule in rules:
+            _sweep_rule(report, app, views, rule, phase, web, api, forbidden, markers, context)
+    return report
+
+
+def _phase_methods(rule: Any, phase: tuple[str, ...]) -> set[str]:
+    methods = rule.methods - {"HEAD", "OPTIONS"}
+    destructive = "delete" in rule.endpoint.lower() or "remove" in rule.endpoint.lower()
+    if phase[0] == "DELETE":
+        return methods - {"GET"} if destructive else methods & {"DELETE"}
+    if destructive:
+        return set()
+    return methods & set(phase)
+
+
+def _sweep_rule(
+    report: SweepReport,
+    app: Flask,
+    views: dict[str, Any],
+    rule: Any,
+    phase: tuple[str, ...],
+    web: Any,
+    api: Any,
+    forbidden: dict[type, list[Any]],
+    markers: tuple[str, ...],
+    context: dict[str, Any],
+) -> None:
+    endpoint = rule.endpoint
+    view_name, _, method_name = endpoint.partition(".")
+    view = views.get(view_name)
+    methods = _phase_methods(rule, phase)
+    if not methods:
+        return
+    if endpoint in HARMLESS_ROUTES or endpoint.endswith(".static") or "logout" in rule.rule:
+        return
+    if isinstance(view, AppModelRestApi):
+        _sweep_api_rule(report, api, rule, view, forbidden, markers, methods)
+        return
+    if not rule.arguments:
+        if "GET" in methods:
+            response = web.get(rule.rule)
+            report.cases += 1
+            found = _markers_in(response.get_data(as_text=True), markers)
+            if response.status_code < 400 and found:
+                report.leak(f"GET {rule.rule} shows {found}")
+        if (
+            "POST" in methods
+            and view is not None
+            and hasattr(view, "datamodel")
+            and method_name == "add"
+        ):
+            _post_foreign_references(report, web, rule.rule, view, forbidden)
+        return
+    model = getattr(getattr(view, "datamodel", None), "obj", None)
+    if model is not None and "pk" in rule.arguments:
+        if model not in forbidden:
+            return  # records of a model no employer owns (reference data): permissions decide
+        for pk in forbidden[model][:3]:
+            url = re.sub(r"<(?:\w+:)?pk>", str(pk), rule.rule)
+            url = re.sub(r"<[^>]+>", "muldelete", url)
+            _try(report, web, url, methods)
+        return
+    if endpoint in EXTRA_ROUTE_ARGS:
+        for args in EXTRA_ROUTE_ARGS[endpoint](context):
+            url = rule.rule
+            for key, value in args.items():
+                url = re.sub(rf"<(?:\w+:)?{key}>", str(value), url)
+            _try(report, web, url, methods)
+        return
+    if "filename" in rule.arguments:
+        return  # FAB's download route: no role is granted its permission (403 by default)
+    if phase[0] == "GET":
+        report.unknown_routes.append(f"{endpoint} {rule.rule}")
+
+
+def _try(report: SweepReport, web: Any, url: str, methods: set[str]) -> None:
+    for method in sorted(methods):
+        data = {"csrf_token": web.csrf_token_value} if method == "POST" else None
+        response = web.open(url, method=method, data=data)
+        report.cases += 1
+        if response.status_code not in (403, 404, 405):
+            report.leak(f"{method} {url} answered {response.status_code}")
+
+
+def _post_foreign_references(
+    report: SweepReport, web: Any, url: str, view: Any, forbidden: dict[type, list[Any]]
+) -> None:
+    """An add form posted with ids of rows the user cannot reach must create nothing."""
+    model = view.datamodel.obj
+    relations = [
+        (name, prop.mapper.class_)
+        for name, prop in inspect(model).relationships.items()
+        if prop.mapper.class_ in forbidden
+        and forbidden[prop.mapper.class_]
+        and prop.direction.name == "MANYTOONE"
+    ]
+    for name, target in relations:
+        response = web.post(
+            url, data={name: forbidden[target][0], "csrf_token": web.csrf_token_value}
+        )
+        report.cases += 1
+        if response.status_code == 302:
+            report.leak(f"POST {url} accepted {name}={forbidden[target][0]}")
+
+
+def _sweep_api_rule(
+    report: SweepReport,
+    api: Any,
+    rule: Any,
+    view: Any,
+    forbidden: dict[type, list[Any]],
+    markers: tuple[str, ...],
+    methods: set[str],
+) -> None:
+    model = view.datamodel.obj
+    base = rule.rule
+    if not rule.arguments:
+        if "GET" in methods:
+            response = api.get(base)
+            report.cases += 1
+            body = response.get_data(as_text=True)
+            if response.status_code < 400 and _markers_in(body, markers):
+                report.leak(f"API GET {base} shows {_markers_in(body, markers)}")
+            if base.endswith("/") and response.status_code == 200 and model in forbidden:
+                ids = {row.get("id") for row in response.get_json().get("result", [])}
+                if ids & set(forbidden[model]):
+                    report.leak(f"API GET {base} lists forbidden ids {ids & set(forbidden[model])}")
+        if "POST" in methods:
+            _api_post_foreign_references(report, api, base, view, forbidden)
+        return
+    if model not in forbidden:
+        return
+    for pk in forbidden[model][:3]:
+        url = re.sub(r"<(?:\w+:)?pk>", str(pk), base)
+        for method in sorted(methods):
+            if method == "GET":
+                response = api.get(url)
+            elif method == "PUT":
+                response = api.put(url, json={})
+            elif method == "DELETE":
+                response = api.delete(url)
+            else:
+                response = api.client.open(url, method=method, headers=api.headers)
+            report.cases += 1
+            if response.status_code not in (403, 404, 405):
+                report.leak(f"API {method} {url} answered {response.status_code}")
+
+
+def _api_post_foreign_references(
+    report: SweepReport, api: Any, url: str, view: Any, forbidden: dict[type, list[Any]]
+) -> None:
+    """POST a copy of one of the user's own rows with a foreign key to a row he cannot reach."""
+    model = view.datamodel.obj
+    listing = api.get(url)
+    rows = listing.get_json().get("result", []) if listing.status_code == 200 else []
+    if not rows:
+        return
+    own = api.get(f"{url}{rows[0]['id']}").get_json().get("result", {})
+    template = {key: value for key, value in own.items() if key in view.add_columns}
+    for column in model.__table__.columns:
+        for fk in column.foreign_keys:
+            target = next((m for m in forbidden if m.__table__ is fk.column.table), None)
+            if target is None or not forbidden[target] or column.name not in view.add_columns:
+                continue
+            response = api.post(url, json={**template, column.name: forbidden[target][0]})
+            report.cases += 1
+            if response.status_code == 201:
+                report.leak(f"API POST {url} accepted {column.name}={forbidden[target][0]}")
