@@ -18,6 +18,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(roles_cli)
     app.cli.add_command(demo_data_command)
+    app.cli.add_command(import_command)
 
 
 def seed_roles() -> list[str]:
@@ -129,3 +130,43 @@ def demo_data_command(scale: int, seed: int) -> None:
     db.session.commit()
     for name, count in summary.items():
         click.echo(f"{name} : {count}")
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(["positions", "agents", "exits"]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--collectivity", "siret", required=True, help="SIRET de la collectivité")
+@with_appcontext
+def import_command(kind: str, path: str, siret: str) -> None:
+    """Importe des postes, des agents ou des fins de contrats (mêmes contrôles que la page web)."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from app.referential.models import Collectivity
+    from app.rules.errors import DomainError
+    from app.rules.identifiers import normalize_siret
+    from app.workforce.importing import ImportKind, ImportRejected
+    from app.workforce.imports import run_import
+
+    try:
+        collectivity_id = db.session.scalar(
+            select(Collectivity.id).where(Collectivity.siret == normalize_siret(siret))
+        )
+    except DomainError as error:
+        click.echo(f"Erreur : {error.message}", err=True)
+        sys.exit(1)
+    if collectivity_id is None:
+        click.echo(f"Erreur : aucune collectivité n'a le SIRET {siret}.", err=True)
+        sys.exit(1)
+    file = Path(path)
+    try:
+        result = run_import(ImportKind(kind), file.read_bytes(), file.name, collectivity_id)
+    except ImportRejected as rejected:
+        db.session.rollback()
+        click.echo(rejected.message, err=True)
+        for issue in rejected.issues:
+            click.echo(f"  {issue}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(result.message)

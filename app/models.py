@@ -21,13 +21,26 @@ from app.referential.models import (
     Tariff,
     VisitType,
 )
-from app.workforce.models import Agent, AgentAssignment
+from app.workforce.models import (
+    Agent,
+    AgentAssignment,
+    Contract,
+    Headcount,
+    PositionRisk,
+    StagedAgentChange,
+    WorkPosition,
+)
 
 __all__ = [
     "AccountSecurity",
     "Agent",
     "AgentAssignment",
     "AuditLog",
+    "Contract",
+    "Headcount",
+    "PositionRisk",
+    "StagedAgentChange",
+    "WorkPosition",
     "Collectivity",
     "Contact",
     "ContractType",

@@ -53,6 +53,11 @@ class Res:
     MY_HEALTH_TEAM = "MyHealthTeam"
     SECONDARY_ACCOUNTS = "SecondaryAccount"
     AGENT = "Agent"
+    WORK_POSITION = "WorkPosition"
+    CONTRACT = "Contract"
+    AGENT_VALIDATION = "AgentValidation"
+    IMPORT = "Import"
+    HEADCOUNT = "Headcount"
 
 
 # resource -> role -> permissions. Admin has everything (see fab_roles) and is listed for the doc.
@@ -89,6 +94,23 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         DIRECTION: (R,),
         EMPLOYER_PRIMARY: RWD,
         EMPLOYER_SECONDARY: RW,
+    },
+    Res.WORK_POSITION: {
+        SECRETARIAT: RWD,
+        SANTE: (R,),
+        DIRECTION: (R,),
+        EMPLOYER_PRIMARY: RWD,
+        EMPLOYER_SECONDARY: (R,),
+    },
+    Res.CONTRACT: {SECRETARIAT: RWD, SANTE: (R,), EMPLOYER_PRIMARY: RWD, EMPLOYER_SECONDARY: RW},
+    Res.AGENT_VALIDATION: {SECRETARIAT: RW},
+    Res.IMPORT: {SECRETARIAT: RW, EMPLOYER_PRIMARY: RW},
+    Res.HEADCOUNT: {
+        SECRETARIAT: RWD,
+        COMPTABILITE: (R,),
+        DIRECTION: (R,),
+        EMPLOYER_PRIMARY: (R,),
+        EMPLOYER_SECONDARY: (R,),
     },
 }
 

@@ -264,8 +264,31 @@ def _filter_statements(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(*_scope_options(scope))
 
 
+def _owner_of(obj: Any) -> int | None:
+    """The collectivity of a row: its own column, its parent's (``__tenant_parent__``), or the
+    ``collectivity`` relationship set by a form."""
+    value = getattr(obj, "collectivity_id", None)
+    if value is not None:
+        return value
+    parent_name = getattr(type(obj), "__tenant_parent__", None)
+    parent = getattr(obj, parent_name, None) if parent_name else None
+    if parent is not None:
+        return _owner_of(parent)
+    collectivity = getattr(obj, "collectivity", None)
+    if collectivity is not None and type(collectivity).__name__ == "Collectivity":
+        return collectivity.id
+    return None
+
+
 @event.listens_for(Session, "before_flush")
 def _stamp_and_check_deletes(session: Session, flush_context: Any, instances: Any) -> None:
+    for obj in session.new:
+        if (
+            is_tenant_model(type(obj))
+            and hasattr(obj, "collectivity_id")
+            and obj.collectivity_id is None
+        ):
+            obj.collectivity_id = _owner_of(obj)
     scope = current_scope()
     if scope.unrestricted:
         return

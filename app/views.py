@@ -34,11 +34,20 @@ def register_views(appbuilder: AppBuilder) -> None:
     add(portal.SecondaryAccountsView, "Comptes secondaires", icon="fa-users", category=MY_SPACE)
 
     add(
-        workforce.AgentView,
+        workforce.AgentsView,
         "Agents",
         icon="fa-id-badge",
         category=WORKFORCE,
         category_icon="fa-users",
+    )
+    add(workforce.PositionsView, "Postes de travail", icon="fa-briefcase", category=WORKFORCE)
+    add(workforce.ImportsView, "Importer", icon="fa-upload", category=WORKFORCE)
+    add(workforce.HeadcountView, "Effectifs déclarés", icon="fa-chart-line", category=WORKFORCE)
+    add(
+        workforce.AgentValidationView,
+        "Validation et synchronisation",
+        icon="fa-sync",
+        category=WORKFORCE,
     )
 
     add(
@@ -122,3 +131,5 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_api(referential_api.OfficeApi)
     appbuilder.add_api(referential_api.ProfessionalApi)
     appbuilder.add_api(workforce_api.AgentApi)
+    appbuilder.add_api(workforce_api.WorkPositionApi)
+    appbuilder.add_api(workforce_api.ContractApi)

@@ -140,6 +140,66 @@ def _agents(session: Session, world: World) -> None:
     world.ids["agents"] = [assigned.id, hidden.id, other.id]
 
 
+@world_builder
+def _careers(session: Session, world: World) -> None:
+    from app.referential.models import ContractType, Risk
+    from app.workforce.models import (
+        ChangeStatus,
+        Contract,
+        Headcount,
+        PositionRisk,
+        StagedAgentChange,
+        WorkPosition,
+    )
+
+    autre = session.scalar(select(Risk).where(Risk.code == "autre"))
+    contract_type = session.scalar(select(ContractType).where(ContractType.code == "titulaire"))
+    agents = {agent_id: session.get(Agent, agent_id) for agent_id in world.ids["agents"]}
+    marker_of = {
+        world.ids["agents"][0]: "VISIBLEA",
+        world.ids["agents"][1]: HIDDEN_A,
+        world.ids["agents"][2]: SECRET_B,
+    }
+    for agent_id, agent in agents.items():
+        marker = marker_of[agent_id]
+        # Positions belong to the collectivity (a secondary account sees all of A's).
+        place = SECRET_B if agent.collectivity_id == world.b.id else f"A{agent_id}"
+        position = WorkPosition(collectivity_id=agent.collectivity_id, pcs_code="372d")
+        position.set_label(f"Poste {place}")
+        position.risk_links = [
+            PositionRisk(
+                risk=autre, description=f"Risque {place}", collectivity_id=agent.collectivity_id
+            )
+        ]
+        session.add(position)
+        session.flush()
+        session.add(
+            Contract(
+                agent_id=agent.id,
+                collectivity_id=agent.collectivity_id,
+                work_position_id=position.id,
+                contract_type_id=contract_type.id,
+                start_date=dt.date(2020, 1, 1),
+            )
+        )
+        session.add(
+            StagedAgentChange(
+                agent_id=agent.id,
+                collectivity_id=agent.collectivity_id,
+                field="first_name",
+                old_value="Ancien",
+                new_value=f"Nouveau{marker}",
+                status=ChangeStatus.en_attente,
+            )
+        )
+    for collectivity, marker in ((world.a, "A"), (world.b, SECRET_B)):
+        session.add(
+            Headcount(
+                collectivity_id=collectivity.id, year=2025, headcount=111, note=f"Effectif {marker}"
+            )
+        )
+
+
 def build_world(session: Session) -> World:
     a = factories.make_collectivity(session, name="Commune Alpha")
     b = factories.make_collectivity(
@@ -267,13 +327,53 @@ def _markers_in(body: str, markers: tuple[str, ...]) -> list[str]:
     return [m for m in markers if m in body]
 
 
-# Routes with arguments that are not a ModelView/ModelRestApi record route, and the forged
-# arguments to try (from the sweep context). Anything else with arguments is reported as unknown,
-# so a new route cannot escape the sweep.
-EXTRA_ROUTE_ARGS: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
-    "SecondaryAccountsView.edit": lambda c: [{"user_id": uid} for uid in c["foreign_user_ids"]],
-    "SecondaryAccountsView.remove": lambda c: [{"user_id": uid} for uid in c["foreign_user_ids"]],
+# How to forge the arguments of custom routes: an argument names the model whose forbidden ids
+# are tried; "user_id" takes the users the caller must not manage; an enumerated argument
+# ("kind") is tried with each value and its pages checked for markers. A route with any other
+# argument is reported as unknown, so a new route cannot escape the sweep.
+ARGUMENT_MODELS = {
+    "agent_id": "Agent",
+    "position_id": "WorkPosition",
+    "contract_id": "Contract",
 }
+ENUMERATED_ARGUMENTS = {"kind": ["positions", "agents", "exits"]}
+
+
+def _forged_arguments(
+    rule: Any,
+    forbidden: dict[type, list[Any]],
+    visible: dict[type, list[Any]],
+    context: dict[str, Any],
+) -> list[dict[str, Any]] | None:
+    """Argument sets to try: every argument forbidden, then each one forbidden with the others
+    taken from the caller's own rows. None when an argument is unknown."""
+    names = sorted(rule.arguments)
+    by_name = {model.__name__: model for model in forbidden}
+    choices: dict[str, tuple[list[Any], list[Any]]] = {}
+    for name in names:
+        if name == "user_id":
+            choices[name] = (context["foreign_user_ids"], [])
+        elif name in ARGUMENT_MODELS:
+            model = by_name[ARGUMENT_MODELS[name]]
+            choices[name] = (forbidden[model][:2], visible.get(model, [])[:1])
+        else:
+            return None
+    combos = [{name: choices[name][0][0] for name in names if choices[name][0]}]
+    for forged in names:
+        if (
+            len(names) > 1
+            and all(choices[n][1] for n in names if n != forged)
+            and choices[forged][0]
+        ):
+            combos.append(
+                {n: (choices[n][0][0] if n == forged else choices[n][1][0]) for n in names}
+            )
+    for name in names:
+        for extra in choices[name][0][1:]:
+            combos.append({**combos[0], name: extra})
+    return [c for c in combos if len(c) == len(names)]
+
+
 # Routes with arguments that expose no tenant data (static files, language, API version...).
 HARMLESS_ROUTES = {
     "static",
@@ -363,17 +463,29 @@ def _sweep_rule(
             url = re.sub(r"<[^>]+>", "muldelete", url)
             _try(report, web, url, methods)
         return
-    if endpoint in EXTRA_ROUTE_ARGS:
-        for args in EXTRA_ROUTE_ARGS[endpoint](context):
-            url = rule.rule
-            for key, value in args.items():
-                url = re.sub(rf"<(?:\w+:)?{key}>", str(value), url)
-            _try(report, web, url, methods)
-        return
     if "filename" in rule.arguments:
         return  # FAB's download route: no role is granted its permission (403 by default)
-    if phase[0] == "GET":
-        report.unknown_routes.append(f"{endpoint} {rule.rule}")
+    enumerated = [name for name in rule.arguments if name in ENUMERATED_ARGUMENTS]
+    if enumerated and len(rule.arguments) == 1:
+        for value in ENUMERATED_ARGUMENTS[enumerated[0]]:
+            url = re.sub(rf"<(?:\w+:)?{enumerated[0]}>", value, rule.rule)
+            if "GET" in methods:
+                response = web.get(url)
+                report.cases += 1
+                found = _markers_in(response.get_data(as_text=True), markers)
+                if response.status_code < 400 and found:
+                    report.leak(f"GET {url} shows {found}")
+        return
+    combos = _forged_arguments(rule, forbidden, context["visible"], context)
+    if combos is None:
+        if phase[0] == "GET":
+            report.unknown_routes.append(f"{endpoint} {rule.rule}")
+        return
+    for args in combos:
+        url = rule.rule
+        for key, value in args.items():
+            url = re.sub(rf"<(?:\w+:)?{key}>", str(value), url)
+        _try(report, web, url, methods)
 
 
 def _try(report: SweepReport, web: Any, url: str, methods: set[str]) -> None:

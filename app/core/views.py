@@ -71,12 +71,15 @@ class FrenchDateWidget:
         kwargs.setdefault("id", field.id)
         kwargs.setdefault("name", field.name)
         value = field._value() if hasattr(field, "_value") else field.data or ""
+        css = " ".join(
+            dict.fromkeys(["form-control", self.css_class, *kwargs.pop("class", "").split()])
+        )
         params = html_params(
             type="text",
             value=value,
             placeholder=self.placeholder,
             autocomplete="off",
-            **{"class": "form-control " + self.css_class},
+            **{"class": css},
             **kwargs,
         )
         return Markup(

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core import clock
 from app.core.model import Base
 from app.core.types import LabelledEnum, UTCDateTime, enum_column
-from app.referential.models import Civility
-from app.tenancy import TenantMixin
+from app.referential.models import Civility, ContractType, Risk
+from app.rules.formatting import fold
+from app.tenancy import Scope, TenantMixin
 
 
 class AgentStatus(LabelledEnum):
@@ -26,7 +38,10 @@ class Agent(TenantMixin, Base):
 
     __tablename__ = "agent"
     __tenant_agent__ = "id"
-    __table_args__ = (UniqueConstraint("collectivity_id", "ins"),)
+    __table_args__ = (
+        UniqueConstraint("collectivity_id", "ins"),
+        Index("ix_agent_collectivity_names", "collectivity_id", "birth_name", "first_name"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     civility: Mapped[Civility] = enum_column(Civility)
@@ -44,10 +59,51 @@ class Agent(TenantMixin, Base):
     assignments: Mapped[list[AgentAssignment]] = relationship(
         back_populates="agent", cascade="all, delete-orphan", lazy="selectin"
     )
+    contracts: Mapped[list[Contract]] = relationship(
+        back_populates="agent",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="Contract.start_date.desc()",
+    )
+    staged_changes: Mapped[list[StagedAgentChange]] = relationship(
+        back_populates="agent", cascade="all, delete-orphan", lazy="selectin"
+    )
 
     @property
     def validated(self) -> bool:
         return self.validated_at is not None
+
+    def contracts_on(self, on: dt.date) -> list[Contract]:
+        return [c for c in self.contracts if c.is_running(on)]
+
+    def current_contract(self, on: dt.date | None = None) -> Contract | None:
+        running = self.contracts_on(on or clock.today())
+        return running[0] if running else None
+
+    @property
+    def current_position(self) -> WorkPosition | None:
+        contract = self.current_contract()
+        return contract.work_position if contract else None
+
+    @property
+    def pending_changes(self) -> list[StagedAgentChange]:
+        return [c for c in self.staged_changes if c.status is ChangeStatus.en_attente]
+
+    @property
+    def state_label(self) -> str:
+        if not self.validated:
+            return "À valider par le CDG"
+        if self.pending_changes:
+            return "En attente de synchronisation"
+        return "Validé"
+
+    @property
+    def row_class(self) -> str:
+        if self.pending_changes:
+            return "row-pending-sync"
+        if self.current_position is None:
+            return "row-no-position"
+        return ""
 
     @property
     def secondary_account_ids(self) -> list[int]:
@@ -66,6 +122,7 @@ class AgentAssignment(TenantMixin, Base):
     """An agent managed by a secondary account (the primary account manages them all)."""
 
     __tablename__ = "agent_assignment"
+    __tenant_parent__ = "agent"
     __table_args__ = (UniqueConstraint("agent_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -75,10 +132,205 @@ class AgentAssignment(TenantMixin, Base):
     agent: Mapped[Agent] = relationship(back_populates="assignments")
 
     @classmethod
-    def tenant_criteria(cls, scope):  # type: ignore[no-untyped-def]
+    def tenant_criteria(cls, scope: Scope) -> object:
         criteria = cls.collectivity_id == scope.collectivity_id
         if scope.is_secondary:
-            from sqlalchemy import and_
-
             criteria = and_(criteria, cls.user_id == scope.secondary_user_id)
         return criteria
+
+
+class RadiationCategory(LabelledEnum):
+    A = "Catégorie A"
+    B = "Catégorie B"
+    INB = "Demande d'aptitude INB"
+
+
+class WorkPosition(TenantMixin, Base):
+    """A work position of a collectivity with its particular risks (SPEC C1, SSTRN « Postes »)."""
+
+    __tablename__ = "work_position"
+    __table_args__ = (UniqueConstraint("collectivity_id", "pcs_code", "label_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    # The label folded (lower case, no accents): imports match positions on (PCS, label_key).
+    label_key: Mapped[str] = mapped_column(String(200))
+    pcs_code: Mapped[str] = mapped_column(String(4), index=True)
+    is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    risk_links: Mapped[list[PositionRisk]] = relationship(
+        back_populates="work_position", cascade="all, delete-orphan", lazy="selectin"
+    )
+    collectivity = relationship("Collectivity")
+
+    @property
+    def risk_codes(self) -> list[str]:
+        return sorted(link.risk.code for link in self.risk_links)
+
+    @property
+    def risks(self) -> list[str]:
+        """The risk codes (the REST API's ``risks``)."""
+        return self.risk_codes
+
+    @property
+    def closed(self) -> bool:
+        return self.is_closed
+
+    @property
+    def risks_summary(self) -> str:
+        if not self.risk_links:
+            return "Aucun risque"
+        labels = [link.summary for link in sorted(self.risk_links, key=lambda r: r.risk.sort_order)]
+        return "Risque(s) : " + ", ".join(labels)
+
+    @property
+    def follow_up(self) -> str:
+        from app.workforce.positions import position_follow_up
+
+        return position_follow_up(self).level.value
+
+    @property
+    def missing_precisions(self) -> list[str]:
+        return [link.risk.short_label for link in self.risk_links if link.precision_missing]
+
+    def set_label(self, label: str) -> None:
+        self.label = " ".join(label.split())
+        self.label_key = fold(self.label)
+
+    def __str__(self) -> str:
+        return f"{self.label} – {self.pcs_code}"
+
+
+class PositionRisk(TenantMixin, Base):
+    """A risk of a position, with the precision some risks require."""
+
+    __tablename__ = "position_risk"
+    __tenant_parent__ = "work_position"
+    __table_args__ = (UniqueConstraint("work_position_id", "risk_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    work_position_id: Mapped[int] = mapped_column(
+        ForeignKey("work_position.id", ondelete="CASCADE"), index=True
+    )
+    risk_id: Mapped[int] = mapped_column(ForeignKey("risk.id"))
+    radiation_category: Mapped[RadiationCategory | None] = enum_column(RadiationCategory)
+    caces_categories: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(250))
+
+    work_position: Mapped[WorkPosition] = relationship(back_populates="risk_links")
+    risk: Mapped[Risk] = relationship(lazy="joined")
+
+    @property
+    def precision_missing(self) -> bool:
+        kind = self.risk.precision.name
+        return (
+            (kind == "categorie_radiation" and self.radiation_category is None)
+            or (kind == "categories_caces" and not self.caces_categories)
+            or (kind == "description" and not self.description)
+        )
+
+    @property
+    def summary(self) -> str:
+        detail = (
+            self.radiation_category.label
+            if self.radiation_category
+            else self.caces_categories or self.description
+        )
+        return f"{self.risk.short_label} ({detail})" if detail else self.risk.short_label
+
+
+class Contract(TenantMixin, Base):
+    """A step of an agent's career: a position held under a contract type (SPEC C3)."""
+
+    __tablename__ = "contract"
+    __tenant_agent__ = "agent_id"
+    __tenant_parent__ = "agent"
+    __table_args__ = (Index("ix_contract_agent_dates", "agent_id", "start_date", "end_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"))
+    work_position_id: Mapped[int] = mapped_column(ForeignKey("work_position.id"), index=True)
+    contract_type_id: Mapped[int] = mapped_column(ForeignKey("contract_type.id"))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
+
+    agent: Mapped[Agent] = relationship(back_populates="contracts")
+    work_position: Mapped[WorkPosition] = relationship(lazy="joined")
+    contract_type: Mapped[ContractType] = relationship(lazy="joined")
+
+    def is_running(self, on: dt.date) -> bool:
+        return self.start_date <= on and (self.end_date is None or self.end_date >= on)
+
+    @property
+    def position_label(self) -> str:
+        return self.work_position.label
+
+    @property
+    def contract_type_code(self) -> str:
+        return self.contract_type.code
+
+    def __str__(self) -> str:
+        return f"{self.work_position.label} ({self.contract_type.label})"
+
+
+class ChangeStatus(LabelledEnum):
+    en_attente = "En attente de synchronisation"
+    appliquee = "Appliquée"
+    conflit = "Conflit : modifiée entre-temps par le CDG"
+    refusee = "Refusée"
+
+
+class StagedAgentChange(TenantMixin, Base):
+    """An employer's change to a validated agent, applied by the nightly sync (SPEC C2, G2)."""
+
+    __tablename__ = "staged_agent_change"
+    __tenant_agent__ = "agent_id"
+    __tenant_parent__ = "agent"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(30))
+    old_value: Mapped[str | None] = mapped_column(String(200))
+    new_value: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[ChangeStatus] = enum_column(
+        ChangeStatus, default=ChangeStatus.en_attente, index=True
+    )
+    requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ab_user.id", ondelete="SET NULL")
+    )
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+
+    agent: Mapped[Agent] = relationship(back_populates="staged_changes")
+
+    FIELD_LABELS = {
+        "first_name": "Prénom",
+        "birth_name": "Nom de naissance",
+        "usage_name": "Nom d'usage",
+        "ins": "INS",
+    }
+
+    @property
+    def field_label(self) -> str:
+        return self.FIELD_LABELS.get(self.field, self.field)
+
+    @property
+    def agent_name(self) -> str:
+        return self.agent.full_name
+
+
+class Headcount(TenantMixin, Base):
+    """A headcount declared for a year (SPEC C6 « Effectifs », F1)."""
+
+    __tablename__ = "headcount"
+    __table_args__ = (UniqueConstraint("collectivity_id", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    headcount: Mapped[int] = mapped_column(Integer)
+    permanent_headcount: Mapped[int | None] = mapped_column(Integer)
+    declared_on: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(250))
+
+    collectivity = relationship("Collectivity", lazy="joined")

@@ -54,6 +54,7 @@ def test_an_employer_never_reaches_another_collectivity(app, who, world, db_ctx,
         scope = isolation.scope_of(session, user)
         forbidden = isolation.forbidden_ids(session, scope)
         context = _context(session, world, user)
+        context["visible"] = isolation.visible_ids(session, scope)
         before = isolation.fingerprint(session)
     # Every tenant model has rows the user must not reach, or the sweep would prove nothing.
     empty = [model.__name__ for model in tenant_models() if not forbidden[model]]
@@ -74,7 +75,7 @@ def test_an_employer_never_reaches_another_collectivity(app, who, world, db_ctx,
 
 def test_a_secondary_account_sees_only_its_agents(world, login, api_login):
     web = login(world.secondary_a)
-    page = web.get("/agents/list/").get_data(as_text=True)
+    page = web.get("/effectif/?onglet=tous").get_data(as_text=True)
     assert "VISIBLEA" in page
     assert isolation.HIDDEN_A not in page and isolation.SECRET_B not in page
     api = api_login(world.secondary_a)
@@ -113,11 +114,17 @@ class RouteWithUnknownArgument(BaseView):
     route_base = "/nouvelle-route"
     default_view = "show"
     class_permission_name = "Agent"
-    method_permission_name = {"show": "read"}
+    method_permission_name = {"show": "read", "agent": "read"}
 
-    @expose("/<int:agent_id>")
+    @expose("/<int:dossier_id>")
     @has_access
-    def show(self, agent_id):
+    def show(self, dossier_id):
+        return "ok"
+
+    @expose("/agent/<int:agent_id>")
+    @has_access
+    def agent(self, agent_id):
+        """Answers for any id, without looking the agent up in the caller's scope."""
         return "ok"
 
 
@@ -139,6 +146,7 @@ def test_the_sweep_flags_a_view_added_without_scoping(app, world, db_ctx, login,
         scope = isolation.scope_of(session, world.primary_a)
         forbidden = isolation.forbidden_ids(session, scope)
         context = _context(session, world, world.primary_a)
+        context["visible"] = isolation.visible_ids(session, scope)
     from tests.conftest import WebClient
 
     leaky_app.test_client_class = WebClient
@@ -156,4 +164,5 @@ def test_the_sweep_flags_a_view_added_without_scoping(app, world, db_ctx, login,
         leaky_app, web, ApiClient(raw, token), forbidden, (isolation.SECRET_B,), context
     )
     assert any("/fuite/" in leak and isolation.SECRET_B in leak for leak in report.leaks)
-    assert any("/nouvelle-route/" in route for route in report.unknown_routes)
+    assert any("/nouvelle-route/<int:dossier_id>" in route for route in report.unknown_routes)
+    assert any("/nouvelle-route/agent/" in leak and "answered 200" in leak for leak in report.leaks)

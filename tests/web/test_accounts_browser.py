@@ -62,7 +62,7 @@ def test_primary_delegates_one_agent_to_a_secondary_account(app, page, live_serv
     page.fill("#confirmation", "Second-Pass1")
     with page.expect_navigation():
         page.click("button[type=submit]")
-    page.goto("/agents/list/")
+    page.goto("/effectif/?onglet=tous")
     content = page.content()
     assert "DUPONT" in content and "MARTIN" not in content
     assert_only_local_requests(page, live_server)
