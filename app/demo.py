@@ -673,6 +673,122 @@ def _agents(context: DemoContext) -> None:
     session.flush()
     context.agents = agents
     context.summary["agents"] = len(agents)
+    _careers(context)
+
+
+# (label, PCS, risks, precision) — the usual positions of a local authority.
+DEMO_POSITIONS = [
+    ("Agent d'entretien des locaux", "684a", [], {}),
+    ("Jardinier", "631a", ["charges_55kg"], {}),
+    ("Agent de voirie", "684a", ["caces", "nuit"], {"caces": "R482"}),
+    ("Électricien de maintenance", "633a", ["electrique"], {}),
+    ("Cuisinier en restauration scolaire", "636d", [], {}),
+    ("Agent territorial spécialisé des écoles maternelles", "526e", ["bio_2"], {}),
+    ("Auxiliaire de puériculture", "526c", ["bio_2"], {}),
+    ("Policier municipal", "533c", ["nuit"], {}),
+    ("Secrétaire de mairie", "542a", [], {}),
+    ("Gestionnaire ressources humaines", "451g", [], {}),
+    ("Technicien radioprotection", "479a", ["rayonnements"], {"rayonnements": "B"}),
+    ("Agent de désamiantage", "684a", ["amiante", "cmr"], {}),
+]
+
+
+def _careers(context: DemoContext) -> None:
+    """Positions for each collectivity, a contract for most agents, a few leavers, staged
+    changes waiting for the sync and the declared headcounts."""
+    from app.referential.models import ContractType, Risk
+    from app.workforce.models import (
+        ChangeStatus,
+        Contract,
+        Headcount,
+        PositionRisk,
+        RadiationCategory,
+        StagedAgentChange,
+        WorkPosition,
+    )
+
+    rng, session = context.rng, context.session
+    risks = {risk.code: risk for risk in session.scalars(select(Risk))}
+    contract_types = {t.code: t for t in session.scalars(select(ContractType))}
+    positions_by_collectivity: dict[int, list[WorkPosition]] = {}
+    for collectivity in context.collectivities:
+        chosen = (
+            DEMO_POSITIONS if collectivity.kind is not CollectivityKind.ccas else DEMO_POSITIONS[:6]
+        )
+        positions = []
+        for label, pcs, codes, precision in chosen:
+            position = WorkPosition(collectivity_id=collectivity.id, pcs_code=pcs)
+            position.set_label(label)
+            position.risk_links = [
+                PositionRisk(
+                    risk=risks[code],
+                    collectivity_id=collectivity.id,
+                    caces_categories=precision.get("caces") if code == "caces" else None,
+                    radiation_category=RadiationCategory[precision["rayonnements"]]
+                    if code == "rayonnements"
+                    else None,
+                )
+                for code in codes
+            ]
+            positions.append(position)
+        session.add_all(positions)
+        positions_by_collectivity[collectivity.id] = positions
+    session.flush()
+    contracts = 0
+    for agent in context.agents:
+        draw = rng.random()
+        if draw < 0.05:
+            continue  # no position yet: shown in yellow
+        positions = positions_by_collectivity[agent.collectivity_id]
+        start = dt.date(
+            rng.randint(max(agent.birth_date.year + 18, 1990), 2025), rng.randint(1, 12), 1
+        )
+        kind = (
+            "titulaire"
+            if agent.status is AgentStatus.titulaire
+            else rng.choice(["contractuel", "cdd", "stagiaire", "apprenti"])
+        )
+        end = None
+        if draw > 0.93:
+            end = context.today - dt.timedelta(days=rng.randint(1, 400))
+            start = min(start, end - dt.timedelta(days=200))
+        session.add(
+            Contract(
+                agent_id=agent.id,
+                collectivity_id=agent.collectivity_id,
+                work_position_id=rng.choice(positions).id,
+                contract_type_id=contract_types[kind].id,
+                start_date=start,
+                end_date=end,
+            )
+        )
+        contracts += 1
+        if draw > 0.98 and agent.validated_at is not None:
+            session.add(
+                StagedAgentChange(
+                    agent_id=agent.id,
+                    collectivity_id=agent.collectivity_id,
+                    field="usage_name",
+                    old_value=agent.usage_name,
+                    new_value=rng.choice(LAST_NAMES).upper(),
+                    status=ChangeStatus.en_attente,
+                )
+            )
+    for collectivity in context.collectivities:
+        count = sum(1 for a in context.agents if a.collectivity_id == collectivity.id)
+        for year in (context.today.year - 2, context.today.year - 1, context.today.year):
+            session.add(
+                Headcount(
+                    collectivity_id=collectivity.id,
+                    year=year,
+                    headcount=max(1, count + rng.randint(-3, 3)),
+                    permanent_headcount=max(1, int(count * 0.8)),
+                    declared_on=dt.date(year, 3, rng.randint(1, 28)),
+                )
+            )
+    session.flush()
+    context.summary["postes de travail"] = sum(len(p) for p in positions_by_collectivity.values())
+    context.summary["contrats"] = contracts
 
 
 def _write_accounts_file(context: DemoContext) -> None:

@@ -448,11 +448,15 @@ class AppModelRestApi(ModelRestApi):
         self.datamodel.session.flush()
         self.datamodel.session.commit()
 
+    def payload(self) -> Any:
+        """The request's JSON (subclasses take out the keys their schema does not know)."""
+        return request.json
+
     def post_headless(self) -> Any:
         if not request.is_json:
             return self.response_400(message="Request is not JSON")
         try:
-            item = self.add_model_schema.load(request.json)
+            item = self.add_model_schema.load(self.payload())
         except ValidationError as err:
             return self.response_422(message=err.messages)
         try:
@@ -475,7 +479,7 @@ class AppModelRestApi(ModelRestApi):
         if not request.is_json:
             return self.response_400(message="Request is not JSON")
         try:
-            data = self._merge_update_item(item, request.json)
+            data = self._merge_update_item(item, self.payload())
             item = self.edit_model_schema.load(data, instance=item)
         except ValidationError as err:
             self.datamodel.session.rollback()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import request
+from flask import g, request
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import Schema, fields
 from sqlalchemy import select
@@ -107,6 +107,16 @@ class WorkPositionApi(AppModelRestApi):
     search_columns = ["label", "pcs_code", "collectivity_id", "is_closed"]
     order_columns = ["label", "pcs_code"]
 
+    def payload(self) -> Any:
+        data = dict(request.get_json(silent=True) or {})
+        g.position_risks = (data.pop("risks", None), data.pop("risk_precisions", None) or {})
+        return data
+
+    def _init_model_schemas(self) -> None:
+        super()._init_model_schemas()
+        # Employers never give their collectivity: it is the one they work for.
+        self.add_model_schema.fields["collectivity_id"].required = False
+
     def pre_add(self, item: WorkPosition) -> None:
         self._prepare(item)
 
@@ -117,13 +127,13 @@ class WorkPositionApi(AppModelRestApi):
         scope = current_scope()
         if scope.is_employer:
             item.collectivity_id = scope.collectivity_id
+        if not item.collectivity_id:
+            raise DomainError("Précisez la collectivité du poste (collectivity_id).")
         position_services.prepare_position(item, item.label, item.pcs_code)
-        payload = request.get_json(silent=True) or {}
-        if "risks" in payload:
-            codes = payload["risks"]
+        codes, details = g.get("position_risks", (None, {}))
+        if codes is not None:
             if not isinstance(codes, list):
                 raise DomainError("« risks » doit être une liste de codes de risques.")
-            details = payload.get("risk_precisions") or {}
             inputs = [
                 position_services.RiskInput(
                     code=str(code),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.core.views import FrenchDateField, FrenchDateWidget
 from app.workforce.models import AgentStatus
@@ -25,7 +25,8 @@ CACES_CATEGORIES = [
 
 
 def _date(label: str, required: bool = True, description: str | None = None) -> DateField:
-    validators = [DataRequired(REQUIRED)] if required else [Optional()]
+    # InputRequired keeps the parsing error (« Date invalide ») that DataRequired would replace.
+    validators = [InputRequired(REQUIRED)] if required else [Optional()]
     return FrenchDateField(
         label,
         format="%d/%m/%Y",
