@@ -4,6 +4,7 @@ from flask_appbuilder.security.sqla.models import Role, User
 
 from app.accounts.models import AccountSecurity, PasswordToken, PortalMembership
 from app.core.audit import AuditLog
+from app.planning.models import Appointment, Plage, PlageRefusal
 from app.referential.models import (
     Collectivity,
     Contact,
@@ -33,6 +34,9 @@ from app.workforce.models import (
 
 __all__ = [
     "AccountSecurity",
+    "Appointment",
+    "Plage",
+    "PlageRefusal",
     "Agent",
     "AgentAssignment",
     "AuditLog",

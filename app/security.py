@@ -25,7 +25,7 @@ from app.roles import (
     SECRETARIAT,
 )
 
-R, W, D = "read", "write", "delete"
+R, W, D, B = "read", "write", "delete", "book"
 RW = (R, W)
 RWD = (R, W, D)
 
@@ -58,6 +58,9 @@ class Res:
     AGENT_VALIDATION = "AgentValidation"
     IMPORT = "Import"
     HEADCOUNT = "Headcount"
+    PLAGE = "Plage"
+    APPOINTMENT = "Appointment"
+    BOOKING = "Booking"
 
 
 # resource -> role -> permissions. Admin has everything (see fab_roles) and is listed for the doc.
@@ -112,6 +115,21 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         EMPLOYER_PRIMARY: (R,),
         EMPLOYER_SECONDARY: (R,),
     },
+    Res.PLAGE: {
+        SECRETARIAT: (R, W, D, B),
+        SANTE: (R,),
+        DIRECTION: (R,),
+        EMPLOYER_PRIMARY: (R, B),
+        EMPLOYER_SECONDARY: (R, B),
+    },
+    Res.APPOINTMENT: {
+        SECRETARIAT: (R, B),
+        SANTE: (R,),
+        DIRECTION: (R,),
+        EMPLOYER_PRIMARY: (R, B),
+        EMPLOYER_SECONDARY: (R, B),
+    },
+    Res.BOOKING: {EMPLOYER_PRIMARY: RW, EMPLOYER_SECONDARY: RW},
 }
 
 # Flask-AppBuilder screens every signed-in user needs (own profile).
@@ -174,7 +192,13 @@ def accessible_menus(menu: Any, readable: set[str]) -> set[str]:
 
 def matrix_markdown() -> str:
     """The documented permission matrix (docs/permissions.md is this text)."""
-    labels = {R: "lire", W: "modifier", D: "supprimer", "get": "lire"}
+    labels = {
+        R: "lire",
+        W: "modifier",
+        D: "supprimer",
+        B: "réserver/refuser/annuler",
+        "get": "lire",
+    }
     header = "| ressource | " + " | ".join(roles.ALL_ROLES) + " |"
     lines = [
         "# Matrice des permissions",

@@ -7,6 +7,7 @@ from flask_appbuilder import AppBuilder
 from app.accounts import portal_views as portal
 from app.accounts import views as accounts
 from app.core.admin_views import AuditLogView, OutboxView
+from app.planning import api as planning_api
 from app.referential import api as referential_api
 from app.referential import views as referential
 from app.workforce import api as workforce_api
@@ -17,6 +18,7 @@ ORGANISATION = "Organisation"
 REFERENCE = "Référentiels"
 ADMINISTRATION = "Administration"
 MY_SPACE = "Mon espace"
+PLANNING = "Planning"
 WORKFORCE = "Effectif"
 
 
@@ -133,3 +135,5 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_api(workforce_api.AgentApi)
     appbuilder.add_api(workforce_api.WorkPositionApi)
     appbuilder.add_api(workforce_api.ContractApi)
+    appbuilder.add_api(planning_api.PlageApi)
+    appbuilder.add_api(planning_api.AppointmentApi)

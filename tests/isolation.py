@@ -200,6 +200,83 @@ def _careers(session: Session, world: World) -> None:
         )
 
 
+@world_builder
+def _planning(session: Session, world: World) -> None:
+    from app.planning.models import (
+        Appointment,
+        AppointmentStatus,
+        Plage,
+        PlageNature,
+        PlageRefusal,
+        PlageState,
+    )
+    from app.referential.models import VisitType
+
+    shared = factories.make_office(session, served=[world.a, world.b], name="Cabinet partagé")
+    only_b = factories.make_office(session, served=[world.b], name=f"Cabinet {SECRET_B}")
+    professional = factories.make_professional(session)
+    visit = session.scalar(select(VisitType).where(VisitType.code == "periodique"))
+    start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=30), dt.time(9, 0))
+    plages = {}
+    for hour, key, office, state, reserved in (
+        (0, "a_reserved", shared, PlageState.reservee, world.a),
+        (1, "b_reserved", shared, PlageState.reservee, world.b),
+        (2, "common", shared, PlageState.commune, None),
+        (3, "b_only_common", only_b, PlageState.commune, None),
+        (4, "b_convocation", shared, PlageState.convocation, world.b),
+        (5, "b_cancelled", shared, PlageState.annulee, world.b),
+    ):
+        plage = Plage(
+            office_id=office.id,
+            professional_id=professional.id,
+            starts_at=start + dt.timedelta(hours=hour * 2),
+            ends_at=start + dt.timedelta(hours=hour * 2 + 1),
+            appointment_minutes=20,
+            nature=PlageNature.medecin,
+            state=state,
+            reserved_for_id=reserved.id if reserved else None,
+        )
+        session.add(plage)
+        plages[key] = plage
+    session.flush()
+    visible, hidden, other = world.ids["agents"]
+    for index, (agent_id, collectivity, marker) in enumerate(
+        ((visible, world.a, "A"), (hidden, world.a, HIDDEN_A), (other, world.b, SECRET_B))
+    ):
+        plage = plages["common"]
+        session.add(
+            Appointment(
+                plage_id=plage.id,
+                slot_index=index,
+                agent_id=agent_id,
+                collectivity_id=collectivity.id,
+                starts_at=plage.starts_at + dt.timedelta(minutes=20 * index),
+                visit_type_id=visit.id,
+                comment=f"Commentaire {marker}",
+                status=AppointmentStatus.reservee,
+            )
+        )
+    session.add(
+        Appointment(
+            plage_id=plages["b_convocation"].id,
+            slot_index=0,
+            agent_id=other,
+            collectivity_id=world.b.id,
+            starts_at=plages["b_convocation"].starts_at,
+            visit_type_id=visit.id,
+            comment=f"Convocation {SECRET_B}",
+            status=AppointmentStatus.convoquee,
+        )
+    )
+    session.add(
+        PlageRefusal(
+            plage_id=plages["b_only_common"].id,
+            collectivity_id=world.b.id,
+            reason=f"Motif {SECRET_B}",
+        )
+    )
+
+
 def build_world(session: Session) -> World:
     a = factories.make_collectivity(session, name="Commune Alpha")
     b = factories.make_collectivity(
@@ -332,6 +409,8 @@ def _markers_in(body: str, markers: tuple[str, ...]) -> list[str]:
 # ("kind") is tried with each value and its pages checked for markers. A route with any other
 # argument is reported as unknown, so a new route cannot escape the sweep.
 ARGUMENT_MODELS = {
+    "plage_id": "Plage",
+    "appointment_id": "Appointment",
     "agent_id": "Agent",
     "position_id": "WorkPosition",
     "contract_id": "Contract",

@@ -1,0 +1,1 @@
+"""Planning: plages of the medical offices, appointments, booking, convocations, attendance."""

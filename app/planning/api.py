@@ -1,0 +1,286 @@
+"""REST resources of the planning (CONTRACT.md §2): plage, appointment, and the book / refuse /
+cancel actions. Times are ISO wall-clock Europe/Paris."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import request
+from flask_appbuilder.api import expose, protect, safe
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name
+from marshmallow import Schema, fields
+
+from app.core.views import AppModelRestApi
+from app.extensions import db
+from app.planning import services
+from app.planning.models import Appointment, Plage, PlageNature
+from app.rules.errors import DomainError
+from app.security import Res
+
+BOOK = "book"
+
+
+class PlageSchema(Schema):
+    id = fields.Integer()
+    office_id = fields.Integer()
+    professional_id = fields.Integer()
+    start = fields.DateTime(attribute="starts_at")
+    end = fields.DateTime(attribute="ends_at")
+    appointment_minutes = fields.Integer()
+    nature = fields.Function(lambda plage: plage.nature.name)
+    state = fields.Function(lambda plage: plage.state.name)
+    reserved_for_id = fields.Integer(allow_none=True)
+    # Filled for the whole page at once by PlageApi.pre_get_list (no query per row).
+    free_capacity = fields.Constant(None)
+
+
+class PlageDetailSchema(PlageSchema):
+    free_capacity = fields.Method("get_free_capacity")  # type: ignore[assignment]
+
+    def get_free_capacity(self, plage: Plage) -> int:
+        return services.free_capacity(plage)
+
+
+class AppointmentSchema(Schema):
+    id = fields.Integer()
+    plage_id = fields.Integer()
+    agent_id = fields.Integer()
+    start = fields.DateTime(attribute="starts_at")
+    visit_type = fields.Function(lambda appointment: appointment.visit_type.code)
+    status = fields.Function(lambda appointment: appointment.status.name)
+    comment = fields.String(allow_none=True)
+
+
+class AppointmentDetailSchema(AppointmentSchema):
+    pass
+
+
+def _json() -> dict[str, Any]:
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise DomainError("Le corps de la requête doit être un objet JSON.")
+    return payload
+
+
+class PlageApi(AppModelRestApi):
+    resource_name = "plage"
+    datamodel = SQLAInterface(Plage)
+    class_permission_name = Res.PLAGE
+    method_permission_name = {
+        **AppModelRestApi.method_permission_name,
+        "book": BOOK,
+        "refuse": BOOK,
+    }
+    list_columns = [
+        "id",
+        "office_id",
+        "professional_id",
+        "starts_at",
+        "ends_at",
+        "appointment_minutes",
+        "state",
+        "reserved_for_id",
+    ]
+    show_columns = list_columns
+    add_columns = [
+        "office_id",
+        "professional_id",
+        "starts_at",
+        "ends_at",
+        "appointment_minutes",
+        "nature",
+        "reserved_for_id",
+    ]
+    edit_columns = ["reserved_for_id"]
+    search_columns = ["office_id", "professional_id", "starts_at", "state", "reserved_for_id"]
+    order_columns = ["starts_at"]
+    list_model_schema = PlageSchema()
+    show_model_schema = PlageDetailSchema()
+
+    def pre_get_list(self, data: dict[str, Any]) -> None:
+        """Free capacities of the whole page in one query."""
+        ids = [row["id"] for row in data.get("result", [])]
+        taken = services.taken_counts(ids)
+        plages = (
+            {p.id: p for p in db.session.scalars(db.select(Plage).where(Plage.id.in_(ids)))}
+            if ids
+            else {}
+        )
+        for row in data.get("result", []):
+            plage = plages.get(row["id"])
+            if plage is not None:
+                row["free_capacity"] = plage.capacity - taken.get(plage.id, 0)
+
+    def post_headless(self) -> Any:
+        """Staff create a plage: {office_id, professional_id, start, end, appointment_minutes,
+        nature, reserved_for_id}."""
+        try:
+            payload = _json()
+            start = dt.datetime.fromisoformat(str(payload["start"]))
+            end = dt.datetime.fromisoformat(str(payload["end"]))
+            if end.date() != start.date():
+                raise DomainError("Une plage commence et finit le même jour.")
+            plage = services.create_plage(
+                services.PlageInput(
+                    office_id=int(payload["office_id"]),
+                    professional_id=int(payload["professional_id"]),
+                    day=start.date(),
+                    start=start.time(),
+                    end=end.time(),
+                    appointment_minutes=int(payload["appointment_minutes"]),
+                    nature=PlageNature[str(payload.get("nature", "medecin"))],
+                    reserved_for_id=int(payload["reserved_for_id"])
+                    if payload.get("reserved_for_id")
+                    else None,
+                )
+            )
+            self._commit()
+        except (KeyError, ValueError, TypeError):
+            db.session.rollback()
+            return self.response(
+                400,
+                message="Champs attendus : office_id, professional_id, start, end (ISO), appointment_minutes, nature.",
+            )
+        except DomainError as error:
+            return self._refused(error)
+        return self.response(201, id=plage.id, result=self.show_model_schema.dump(plage))
+
+    def put_headless(self, pk: Any) -> Any:
+        """Staff reserve a common plage for a collectivity or make it common: {reserved_for_id}."""
+        try:
+            payload = _json()
+            raw = payload.get("reserved_for_id")
+            services.set_reservation(int(pk), int(raw) if raw else None)
+            self._commit()
+        except (ValueError, TypeError):
+            db.session.rollback()
+            return self.response(
+                400, message="reserved_for_id doit être un identifiant de collectivité ou null."
+            )
+        except DomainError as error:
+            return self._refused(error)
+        plage = db.session.get(Plage, int(pk))
+        return self.response(200, result=self.show_model_schema.dump(plage))
+
+    def delete_headless(self, pk: Any) -> Any:
+        plage = self.datamodel.get(pk, self._base_filters)
+        if plage is None:
+            return self.response_404()
+        return self.response(
+            400,
+            message="Une plage ne se supprime pas : annulez-la avec un motif depuis le planning.",
+        )
+
+    @expose("/<int:pk>/book", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("book")
+    def book(self, pk: int) -> Any:
+        """Book an agent: {agent_id, visit_type, comment} -> 201 with the appointment; 409 when
+        no capacity is left; 404 when the plage is not visible to the caller.
+        ---
+        post:
+          responses:
+            201:
+              description: Appointment created
+            400:
+              $ref: '#/components/responses/400'
+            404:
+              $ref: '#/components/responses/404'
+            409:
+              description: No capacity left
+        """
+        if self.datamodel.get(pk) is None:
+            return self.response_404()
+        try:
+            payload = _json()
+            db.session.commit()  # the booking transaction starts with the plage's lock
+            appointment = services.book(
+                pk,
+                payload.get("agent_id"),
+                str(payload.get("visit_type", "")),
+                payload.get("comment"),
+            )
+            self._commit()
+        except services.SlotFull as error:
+            db.session.rollback()
+            return self.response(409, message=error.message)
+        except DomainError as error:
+            return self._refused(error)
+        return self.response(
+            201, id=appointment.id, result=AppointmentDetailSchema().dump(appointment)
+        )
+
+    @expose("/<int:pk>/refuse", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("refuse")
+    def refuse(self, pk: int) -> Any:
+        """Refuse a reserved or common plage: {reason} (mandatory) -> 200.
+        ---
+        post:
+          responses:
+            200:
+              description: Plage refused
+            400:
+              $ref: '#/components/responses/400'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        if self.datamodel.get(pk) is None:
+            return self.response_404()
+        try:
+            plage = services.refuse_plage(pk, str(_json().get("reason") or ""))
+            self._commit()
+        except DomainError as error:
+            return self._refused(error)
+        return self.response(
+            200,
+            message="Plage refusée : le motif est transmis au secrétariat.",
+            state=plage.state.name,
+        )
+
+
+class AppointmentApi(AppModelRestApi):
+    resource_name = "appointment"
+    datamodel = SQLAInterface(Appointment)
+    class_permission_name = Res.APPOINTMENT
+    method_permission_name = {**AppModelRestApi.method_permission_name, "cancel": BOOK}
+    base_permissions = ["can_read", "can_book"]
+    list_columns = ["id", "plage_id", "agent_id", "starts_at", "status", "comment"]
+    show_columns = list_columns
+    search_columns = ["plage_id", "agent_id", "starts_at", "status"]
+    order_columns = ["starts_at"]
+    list_model_schema = AppointmentSchema()
+    show_model_schema = AppointmentDetailSchema()
+
+    @expose("/<int:pk>/cancel", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("cancel")
+    def cancel(self, pk: int) -> Any:
+        """Cancel an appointment: by the employer 48 hours or more before, a justified absence;
+        later, an unjustified one; by the secretariat, « annulee ».
+        ---
+        post:
+          responses:
+            200:
+              description: Appointment cancelled
+            400:
+              $ref: '#/components/responses/400'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        if self.datamodel.get(pk) is None:
+            return self.response_404()
+        payload = request.get_json(silent=True) or {}
+        try:
+            appointment = services.cancel_appointment(
+                pk, payload.get("reason") if isinstance(payload, dict) else None
+            )
+            self._commit()
+        except DomainError as error:
+            return self._refused(error)
+        return self.response(200, message="Rendez-vous annulé.", status=appointment.status.name)

@@ -1,0 +1,507 @@
+"""Plages and bookings (SPEC D1-D8): creation and recurrence, booking without double booking,
+refusal, convocation with e-mail, cancellation by the 48-hour rule, attendance, reminders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from flask import render_template
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.core import clock
+from app.core.mail import send_mail
+from app.core.types import utcnow
+from app.extensions import db
+from app.planning.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Plage,
+    PlageNature,
+    PlageRefusal,
+    PlageState,
+)
+from app.referential.models import (
+    Collectivity,
+    Office,
+    Professional,
+    VisitType,
+    office_collectivity,
+)
+from app.rules import planning as rules
+from app.rules.errors import DomainError, FieldError
+from app.rules.working_days import is_working_day
+from app.tenancy import TenantViolation, current_scope, system_scope
+from app.workforce.models import Agent
+
+SECRETARIAT_ADDRESS_KEY = "SECRETARIAT_EMAIL"
+
+
+class SlotFull(DomainError):
+    """No capacity left in the plage (answered 409 by the API)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Plus aucune place n'est disponible sur cette plage : choisissez une autre plage."
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# Creating plages (secretariat)
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlageInput:
+    office_id: int
+    professional_id: int
+    day: dt.date
+    start: dt.time
+    end: dt.time
+    appointment_minutes: int
+    nature: PlageNature
+    reserved_for_id: int | None = None
+    note: str | None = None
+
+
+def _check_input(data: PlageInput) -> tuple[Office, Professional]:
+    office = db.session.get(Office, data.office_id)
+    professional = db.session.get(Professional, data.professional_id)
+    if office is None:
+        raise FieldError("Cabinet médical inconnu.", "office_id")
+    if professional is None:
+        raise FieldError("Professionnel inconnu.", "professional_id")
+    if data.reserved_for_id is not None and data.reserved_for_id not in {
+        c.id for c in office.served_collectivities
+    }:
+        raise FieldError("Ce cabinet ne dessert pas la collectivité choisie.", "reserved_for_id")
+    starts_at = dt.datetime.combine(data.day, data.start)
+    ends_at = dt.datetime.combine(data.day, data.end)
+    rules.capacity(starts_at, ends_at, data.appointment_minutes)
+    if starts_at < clock.now_local():
+        raise FieldError("Une plage ne peut pas être créée dans le passé.", "day")
+    return office, professional
+
+
+def _overlapping(
+    professional_id: int,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    exclude_id: int | None = None,
+) -> Plage | None:
+    return db.session.scalar(
+        select(Plage).where(
+            Plage.professional_id == professional_id,
+            Plage.state != PlageState.annulee,
+            Plage.starts_at < ends_at,
+            Plage.ends_at > starts_at,
+            Plage.id != (exclude_id or 0),
+        )
+    )
+
+
+def _new_plage(data: PlageInput, day: dt.date) -> Plage:
+    starts_at = dt.datetime.combine(day, data.start)
+    ends_at = dt.datetime.combine(day, data.end)
+    clash = _overlapping(data.professional_id, starts_at, ends_at)
+    if clash is not None:
+        raise FieldError(
+            f"Le professionnel a déjà une plage le {clash.starts_at:%d/%m/%Y} de {clash.starts_at:%H:%M} "
+            f"à {clash.ends_at:%H:%M} : les plages d'un professionnel ne se chevauchent pas.",
+            "start",
+        )
+    plage = Plage(
+        office_id=data.office_id,
+        professional_id=data.professional_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        appointment_minutes=data.appointment_minutes,
+        nature=data.nature,
+        state=PlageState.reservee if data.reserved_for_id else PlageState.commune,
+        reserved_for_id=data.reserved_for_id,
+        note=data.note,
+    )
+    db.session.add(plage)
+    db.session.flush()
+    return plage
+
+
+def create_plage(data: PlageInput) -> Plage:
+    _check_input(data)
+    return _new_plage(data, data.day)
+
+
+def create_recurrence(data: PlageInput, last_day: dt.date, weekdays: list[int]) -> list[Plage]:
+    """The same plage every chosen weekday until ``last_day``, public holidays of the office's
+    territory skipped; one overlap and nothing is created."""
+    office, _ = _check_input(data)
+    days = rules.weekly_dates(
+        data.day, last_day, weekdays, lambda d: is_working_day(d, office.holiday_subdivision)
+    )
+    if not days:
+        raise FieldError("Aucun jour ouvré ne correspond à cette récurrence.", "last_day")
+    return [_new_plage(data, day) for day in days]
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading
+# ----------------------------------------------------------------------------------------------
+
+
+def taken_counts(plage_ids: list[int]) -> dict[int, int]:
+    """Units taken in each plage, whoever holds them (a count reveals no one)."""
+    if not plage_ids:
+        return {}
+    with system_scope():
+        rows = db.session.execute(
+            select(Appointment.plage_id, func.count(Appointment.id))
+            .where(Appointment.plage_id.in_(plage_ids), Appointment.status.in_(ACTIVE_STATUSES))
+            .group_by(Appointment.plage_id)
+        ).all()
+    return dict(rows)
+
+
+def free_capacity(plage: Plage) -> int:
+    return plage.capacity - taken_counts([plage.id]).get(plage.id, 0)
+
+
+def plages_between(first_day: dt.date, last_day: dt.date, **filters: Any) -> list[Plage]:
+    """Plages of a period (for employers: only those their scope shows), by date."""
+    if last_day < first_day:
+        raise DomainError("La date de fin précède la date de début.")
+    if (last_day - first_day).days > 190:
+        raise DomainError("Choisissez une période de six mois au plus.")
+    query = select(Plage).where(
+        Plage.starts_at >= dt.datetime.combine(first_day, dt.time.min),
+        Plage.starts_at <= dt.datetime.combine(last_day, dt.time.max),
+    )
+    for name, value in filters.items():
+        if value:
+            query = query.where(getattr(Plage, name) == value)
+    return list(db.session.scalars(query.order_by(Plage.starts_at, Plage.id)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Booking (SPEC D2, D5)
+# ----------------------------------------------------------------------------------------------
+
+
+def lock_plage(plage_id: int) -> None:
+    """Serialise the bookings of one plage: the UPDATE takes PostgreSQL's row lock (held until
+    commit) and SQLite's database write lock; the criteria of the caller's scope apply, so an
+    invisible plage is not found."""
+    result = db.session.execute(
+        update(Plage).where(Plage.id == plage_id).values(lock_version=Plage.lock_version + 1),
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount != 1:
+        raise TenantViolation()
+
+
+def book(plage_id: int, agent_id: int, visit_type_code: str, comment: str | None) -> Appointment:
+    """Book an agent into the first free unit of a plage. The caller commits (or rolls back)."""
+    scope = current_scope()
+    lock_plage(plage_id)
+    plage = db.session.get(Plage, plage_id, populate_existing=True)
+    if plage is None:
+        raise TenantViolation()
+    now = clock.now_local()
+    if not rules.bookable(plage.state.rule):
+        raise DomainError(
+            "Cette plage est une convocation validée par le secrétariat : elle n'est plus modifiable."
+            if plage.state is PlageState.convocation
+            else "Cette plage est annulée."
+        )
+    if plage.starts_at <= now:
+        raise DomainError("Cette plage est passée : elle ne peut plus être réservée.")
+    agent = db.session.get(Agent, int(agent_id)) if str(agent_id).isdigit() else None
+    if agent is None:
+        raise TenantViolation()
+    if scope.is_employer and agent.collectivity_id != scope.collectivity_id:
+        raise TenantViolation()
+    if plage.state is PlageState.reservee and plage.reserved_for_id != agent.collectivity_id:
+        raise FieldError("Cette plage est réservée à une autre collectivité.", "agent_id")
+    if agent.current_contract(plage.day) is None:
+        raise FieldError(
+            "Cet agent n'a pas de poste à la date de la plage : rattachez-le d'abord à un poste de travail.",
+            "agent_id",
+        )
+    visit_type = db.session.scalar(
+        select(VisitType).where(VisitType.code == visit_type_code, VisitType.is_active.is_(True))
+    )
+    if visit_type is None:
+        raise FieldError("Choisissez la nature de la visite.", "visit_type")
+    with system_scope():
+        taken = dict(
+            db.session.execute(
+                select(Appointment.slot_index, Appointment.agent_id).where(
+                    Appointment.plage_id == plage.id, Appointment.status.in_(ACTIVE_STATUSES)
+                )
+            ).all()
+        )
+    if agent.id in taken.values():
+        raise FieldError("Cet agent a déjà un rendez-vous sur cette plage.", "agent_id")
+    for index in range(plage.capacity):
+        if index in taken:
+            continue
+        appointment = Appointment(
+            plage_id=plage.id,
+            slot_index=index,
+            agent_id=agent.id,
+            collectivity_id=agent.collectivity_id,
+            starts_at=rules.slot_start(plage.starts_at, plage.appointment_minutes, index),
+            visit_type_id=visit_type.id,
+            comment=(comment or "").strip() or None,
+            status=AppointmentStatus.convoquee
+            if plage.state is PlageState.convocation
+            else AppointmentStatus.reservee,
+            booked_by_id=scope.user_id,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(appointment)
+        except IntegrityError:
+            continue  # the unique index refused this unit: someone took it meanwhile
+        return appointment
+    raise SlotFull()
+
+
+# ----------------------------------------------------------------------------------------------
+# Employer actions: refuse a plage, cancel an appointment (SPEC D3, D6)
+# ----------------------------------------------------------------------------------------------
+
+
+def refuse_plage(plage_id: int, reason: str) -> Plage:
+    """An employer refuses a reserved or common plage with a reason sent to the secretariat;
+    a reserved plage becomes common for the other collectivities."""
+    scope = current_scope()
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldError(
+            "Le motif du refus est obligatoire : il est transmis au secrétariat.", "reason"
+        )
+    plage = db.session.get(Plage, plage_id)
+    if plage is None:
+        raise TenantViolation()
+    new_state = rules.transition(plage.state.rule, rules.PlageEvent.REFUSE)
+    mine = db.session.scalar(
+        select(func.count(Appointment.id)).where(
+            Appointment.plage_id == plage.id, Appointment.status.in_(ACTIVE_STATUSES)
+        )
+    )
+    if mine:
+        raise DomainError("Vous avez des rendez-vous sur cette plage : annulez-les d'abord.")
+    was_reserved = plage.state is PlageState.reservee
+    db.session.add(
+        PlageRefusal(
+            plage_id=plage.id,
+            collectivity_id=scope.collectivity_id,
+            reason=reason,
+            refused_by_id=scope.user_id,
+            was_reserved=was_reserved,
+        )
+    )
+    db.session.flush()
+    with system_scope():
+        plage = db.session.get(Plage, plage_id)
+        plage.state = PlageState[new_state.value]
+        if was_reserved:
+            plage.reserved_for_id = None
+        collectivity = db.session.get(Collectivity, scope.collectivity_id)
+        send_mail(
+            _secretariat_address(),
+            f"Refus de plage – {collectivity.name} – {plage.starts_at:%d/%m/%Y %H:%M}",
+            render_template(
+                "planning/mail_refusal.txt",
+                plage=plage,
+                collectivity=collectivity,
+                reason=reason,
+                was_reserved=was_reserved,
+            ),
+        )
+        db.session.flush()
+    return plage
+
+
+def cancel_appointment(appointment_id: int, reason: str | None = None) -> Appointment:
+    """The employer cancels: 48 hours or more before, a justified absence; later, an
+    unjustified one (DOMAIN.md §2). The unit is freed. The secretariat's cancellation is
+    « annulé »."""
+    scope = current_scope()
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise TenantViolation()
+    if appointment.status not in (AppointmentStatus.reservee, AppointmentStatus.convoquee):
+        raise DomainError(
+            f"Ce rendez-vous ne peut plus être annulé (état : {appointment.status.label})."
+        )
+    now = clock.now_local()
+    if appointment.starts_at <= now:
+        raise DomainError("Ce rendez-vous est passé : signalez l'absence au secrétariat.")
+    if scope.is_employer:
+        outcome = rules.cancellation_outcome(appointment.starts_at, now)
+        appointment.status = AppointmentStatus[outcome.value]
+    else:
+        appointment.status = AppointmentStatus.annulee
+    appointment.cancelled_at = now
+    appointment.cancellation_reason = (reason or "").strip() or None
+    db.session.flush()
+    return appointment
+
+
+# ----------------------------------------------------------------------------------------------
+# Secretariat: convocations, attendance, cancellation, reminders (SPEC D4, D6, D7)
+# ----------------------------------------------------------------------------------------------
+
+
+def convoke(plage_id: int) -> int:
+    """Validate a plage's bookings: the plage becomes a convocation, locked for employers, and
+    each collectivity's convocation contact receives the list of its convoked agents."""
+    plage = db.session.get(Plage, plage_id)
+    if plage is None:
+        raise TenantViolation()
+    new_state = rules.transition(plage.state.rule, rules.PlageEvent.CONVOKE)
+    plage.state = PlageState[new_state.value]
+    by_collectivity: dict[int, list[Appointment]] = defaultdict(list)
+    for appointment in plage.appointments:
+        if appointment.status is AppointmentStatus.reservee:
+            appointment.status = AppointmentStatus.convoquee
+        if (
+            appointment.status is AppointmentStatus.convoquee
+            and appointment.convocation_sent_at is None
+        ):
+            by_collectivity[appointment.collectivity_id].append(appointment)
+    for collectivity_id, appointments in by_collectivity.items():
+        collectivity = db.session.get(Collectivity, collectivity_id)
+        contact = collectivity.convocation_contact
+        recipient = (contact.email if contact and contact.email else None) or collectivity.email
+        if recipient:
+            send_mail(
+                recipient,
+                f"Convocation – médecine préventive – {plage.starts_at:%d/%m/%Y}",
+                render_template(
+                    "planning/mail_convocation.txt",
+                    plage=plage,
+                    collectivity=collectivity,
+                    appointments=appointments,
+                ),
+            )
+        for appointment in appointments:
+            appointment.convocation_sent_at = utcnow()
+    db.session.flush()
+    return sum(len(a) for a in by_collectivity.values())
+
+
+def cancel_plage(plage_id: int, reason: str) -> int:
+    """The secretariat cancels a plage: its appointments are cancelled (« annulé »)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldError("Indiquez le motif de l'annulation.", "reason")
+    plage = db.session.get(Plage, plage_id)
+    if plage is None:
+        raise TenantViolation()
+    plage.state = PlageState[rules.transition(plage.state.rule, rules.PlageEvent.CANCEL).value]
+    plage.cancel_reason = reason
+    count = 0
+    for appointment in plage.appointments:
+        if appointment.status in (AppointmentStatus.reservee, AppointmentStatus.convoquee):
+            appointment.status = AppointmentStatus.annulee
+            appointment.cancelled_at = clock.now_local()
+            appointment.cancellation_reason = reason
+            count += 1
+    db.session.flush()
+    return count
+
+
+def set_reservation(plage_id: int, collectivity_id: int | None) -> None:
+    """The secretariat reserves a common plage for a collectivity, or makes it common."""
+    plage = db.session.get(Plage, plage_id)
+    if plage is None:
+        raise TenantViolation()
+    if collectivity_id:
+        if collectivity_id not in {c.id for c in plage.office.served_collectivities}:
+            raise FieldError(
+                "Ce cabinet ne dessert pas la collectivité choisie.", "reserved_for_id"
+            )
+        plage.state = PlageState[rules.transition(plage.state.rule, rules.PlageEvent.RESERVE).value]
+        plage.reserved_for_id = collectivity_id
+    else:
+        plage.state = PlageState[rules.transition(plage.state.rule, rules.PlageEvent.RELEASE).value]
+        plage.reserved_for_id = None
+
+
+def record_attendance(appointment_id: int, status: AppointmentStatus) -> None:
+    """After the date: honoured, absent justified or absent unjustified (SPEC D6)."""
+    if status not in (
+        AppointmentStatus.honoree,
+        AppointmentStatus.absence_justifiee,
+        AppointmentStatus.absence_injustifiee,
+    ):
+        raise FieldError("Choisissez : honoré, absence justifiée ou absence injustifiée.", "status")
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise TenantViolation()
+    if appointment.starts_at.date() > clock.today():
+        raise DomainError("La présence se saisit le jour du rendez-vous ou après.")
+    if appointment.status is AppointmentStatus.annulee:
+        raise DomainError("Ce rendez-vous a été annulé.")
+    appointment.status = status
+    appointment.attendance_recorded_at = utcnow()
+
+
+def send_unfilled_reminders(today: dt.date | None = None) -> int:
+    """15 calendar days before a reserved plage that still has free capacity, remind the
+    collectivity's convocation contact (SPEC D7); once per plage. Returns the reminders sent."""
+    today = today or clock.today()
+    horizon = dt.datetime.combine(today + dt.timedelta(days=15), dt.time.max)
+    candidates = list(
+        db.session.scalars(
+            select(Plage).where(
+                Plage.state == PlageState.reservee,
+                Plage.reminder_sent_at.is_(None),
+                Plage.starts_at > dt.datetime.combine(today, dt.time.max),
+                Plage.starts_at <= horizon,
+            )
+        )
+    )
+    taken = taken_counts([p.id for p in candidates])
+    sent = 0
+    for plage in candidates:
+        free = plage.capacity - taken.get(plage.id, 0)
+        if free <= 0 or not rules.reminder_due(plage.day, today) or plage.reserved_for is None:
+            continue
+        collectivity = plage.reserved_for
+        contact = collectivity.convocation_contact
+        recipient = (contact.email if contact and contact.email else None) or collectivity.email
+        if recipient:
+            send_mail(
+                recipient,
+                f"Plage du {plage.starts_at:%d/%m/%Y} : {free} place(s) encore libre(s)",
+                render_template(
+                    "planning/mail_reminder.txt", plage=plage, collectivity=collectivity, free=free
+                ),
+            )
+        plage.reminder_sent_at = utcnow()
+        sent += 1
+    db.session.flush()
+    return sent
+
+
+def _secretariat_address() -> str:
+    from flask import current_app
+
+    return str(current_app.config.get(SECRETARIAT_ADDRESS_KEY) or "secretariat@medecineprev.local")
+
+
+def served_offices(collectivity_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(office_collectivity.c.office_id).where(
+                office_collectivity.c.collectivity_id == collectivity_id
+            )
+        )
+    )

@@ -1,0 +1,493 @@
+"""Planning screens: the employer's « Consultations » (search, book, refuse, cancel) and the
+secretariat's calendars, plage creation, convocations and attendance (SPEC D1-D8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from sqlalchemy import select
+
+from app.accounts.views import attach_error
+from app.core import clock
+from app.core.views import DELETE, READ, WRITE
+from app.extensions import db
+from app.planning import services
+from app.planning.forms import BookingForm, PeriodForm, PlageForm, ReasonForm
+from app.planning.models import (
+    Appointment,
+    AppointmentStatus,
+    Plage,
+    PlageNature,
+    PlageRefusal,
+    PlageState,
+)
+from app.referential.models import Collectivity, Office, Professional, VisitType
+from app.rules.errors import DomainError
+from app.security import Res
+from app.tenancy import TenantViolation
+from app.workforce import agents as agent_services
+from app.workforce.models import Agent
+
+PAGE_SIZE = 100
+STATE_CLASSES = {
+    PlageState.reservee: "plage-reservee",
+    PlageState.commune: "plage-commune",
+    PlageState.convocation: "plage-convocation",
+    PlageState.annulee: "plage-annulee",
+}
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _run(form: Any, action: Any) -> bool:
+    try:
+        action()
+        db.session.flush()
+    except TenantViolation:
+        db.session.rollback()
+        abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return False
+    db.session.commit()
+    return True
+
+
+def _flash_run(action: Any, success: str) -> None:
+    try:
+        result = action()
+        db.session.flush()
+    except TenantViolation:
+        db.session.rollback()
+        abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return
+    db.session.commit()
+    flash(success.format(result=result), "success")
+
+
+def _period() -> tuple[PeriodForm, dt.date, dt.date, bool]:
+    form = PeriodForm(request.args)
+    today = clock.today()
+    if not request.args:
+        form.du.data, form.au.data = today, today + dt.timedelta(days=28)
+        return form, today, today + dt.timedelta(days=28), True
+    valid = form.validate()
+    if valid and form.au.data < form.du.data:
+        form.au.errors = ["La date de fin précède la date de début."]
+        valid = False
+    if valid:
+        return form, form.du.data, form.au.data, True
+    return form, today, today, False
+
+
+# ----------------------------------------------------------------------------------------------
+# Employer: « Consultations »
+# ----------------------------------------------------------------------------------------------
+
+
+def _bookable_agents(day: dt.date) -> list[tuple[int, str]]:
+    """The collectivity's agents with a position on that day (SPEC D2)."""
+    agents = db.session.scalars(
+        select(Agent)
+        .where(agent_services.active_clause(day))
+        .order_by(Agent.birth_name, Agent.first_name)
+    )
+    return [
+        (a.id, f"{a.full_name} – {a.current_contract(day).work_position.label}") for a in agents
+    ]
+
+
+def _visit_types() -> list[tuple[str, str]]:
+    return [
+        (v.code, v.label)
+        for v in db.session.scalars(
+            select(VisitType).where(VisitType.is_active.is_(True)).order_by(VisitType.sort_order)
+        )
+    ]
+
+
+class PlanningView(BaseView):
+    """« Consultations »: reserved (orange), common (green) plages and convocations (blue)."""
+
+    route_base = "/portail/consultations"
+    default_view = "index"
+    class_permission_name = Res.BOOKING
+    method_permission_name = {
+        "index": READ,
+        "book": WRITE,
+        "refuse": WRITE,
+        "appointment": READ,
+        "cancel": WRITE,
+    }
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        form, first, last, valid = _period()
+        plages: list[Plage] = []
+        total = 0
+        page = max(1, _int_arg("page") or 1)
+        if valid:
+            try:
+                all_plages = services.plages_between(first, last)
+            except DomainError as error:
+                flash(error.message, "danger")
+                all_plages = []
+            total = len(all_plages)
+            plages = all_plages[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        taken = services.taken_counts([p.id for p in plages])
+        now = clock.now_local()
+        return self.render_template(
+            "planning/employer_planning.html",
+            title="Consultations",
+            form=form,
+            plages=plages,
+            taken=taken,
+            now=now,
+            classes=STATE_CLASSES,
+            page=page,
+            pages=max(1, math.ceil(total / PAGE_SIZE)),
+            total=total,
+            refuse_form=ReasonForm(),
+        )
+
+    @expose("/plage/<int:plage_id>/reserver", methods=["GET", "POST"])
+    @has_access
+    def book(self, plage_id: int) -> Any:
+        plage = db.session.get(Plage, plage_id)
+        if plage is None:
+            abort(404)
+        form = BookingForm()
+        form.agent_id.choices = _bookable_agents(plage.day)
+        form.visit_type.choices = _visit_types()
+        confirming = False
+        if request.method == "POST" and form.validate_on_submit():
+            if form.confirm.data != "1":
+                confirming = True
+            else:
+                appointment: list[Appointment] = []
+                # A fresh transaction whose first statement takes the plage's lock.
+                db.session.commit()
+                if _run(
+                    form,
+                    lambda: appointment.append(
+                        services.book(
+                            plage_id, form.agent_id.data, form.visit_type.data, form.comment.data
+                        )
+                    ),
+                ):
+                    return redirect(
+                        url_for(
+                            "PlanningView.appointment", appointment_id=appointment[0].id, created=1
+                        )
+                    )
+                plage = db.session.get(Plage, plage_id)
+                if plage is None:
+                    abort(404)
+        agent_label = dict(form.agent_id.choices).get(form.agent_id.data) if confirming else None
+        visit_label = (
+            dict(form.visit_type.choices).get(form.visit_type.data) if confirming else None
+        )
+        return self.render_template(
+            "planning/booking_form.html",
+            title="Créer la convocation",
+            form=form,
+            plage=plage,
+            free=services.free_capacity(plage),
+            confirming=confirming,
+            agent_label=agent_label,
+            visit_label=visit_label,
+        )
+
+    @expose("/plage/<int:plage_id>/refuser", methods=["POST"])
+    @has_access
+    def refuse(self, plage_id: int) -> Any:
+        form = ReasonForm()
+        try:
+            services.refuse_plage(plage_id, form.reason.data)
+            db.session.flush()
+        except TenantViolation:
+            db.session.rollback()
+            abort(404)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash("Plage refusée : le motif est transmis au secrétariat.", "success")
+        return redirect(request.referrer or url_for("PlanningView.index"))
+
+    @expose("/rendez-vous/<int:appointment_id>")
+    @has_access
+    def appointment(self, appointment_id: int) -> Any:
+        appointment = db.session.get(Appointment, appointment_id)
+        if appointment is None:
+            abort(404)
+        return self.render_template(
+            "planning/appointment.html",
+            title="Édition d'une consultation",
+            appointment=appointment,
+            created=request.args.get("created") == "1",
+            can_cancel=appointment.status
+            in (AppointmentStatus.reservee, AppointmentStatus.convoquee)
+            and appointment.starts_at > clock.now_local(),
+            notice_ok=appointment.starts_at - clock.now_local() >= dt.timedelta(hours=48),
+        )
+
+    @expose("/rendez-vous/<int:appointment_id>/annuler", methods=["POST"])
+    @has_access
+    def cancel(self, appointment_id: int) -> Any:
+        form = ReasonForm()
+        result: list[Appointment] = []
+        _flash_run(
+            lambda: (
+                result.append(services.cancel_appointment(appointment_id, form.reason.data)) or ""
+            ),
+            "Rendez-vous annulé.",
+        )
+        if result:
+            flash(f"Le rendez-vous est enregistré comme « {result[0].status.label} ».", "info")
+        return redirect(url_for("PlanningView.appointment", appointment_id=appointment_id))
+
+
+# ----------------------------------------------------------------------------------------------
+# Secretariat: calendars and plages
+# ----------------------------------------------------------------------------------------------
+
+
+def _week_start(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+class PlagesView(BaseView):
+    """Secretariat: week and day calendars by professional and by office, plage creation
+    (single or weekly), convocations, attendance."""
+
+    route_base = "/plages"
+    default_view = "calendar"
+    class_permission_name = Res.PLAGE
+    method_permission_name = {
+        "calendar": READ,
+        "detail": READ,
+        "new": WRITE,
+        "convoke": WRITE,
+        "reservation": WRITE,
+        "attendance": WRITE,
+        "cancel_appointment": WRITE,
+        "cancel": DELETE,
+    }
+
+    @expose("/")
+    @has_access
+    def calendar(self) -> Any:
+        try:
+            day = (
+                dt.date.fromisoformat(request.args.get("jour", ""))
+                if request.args.get("jour")
+                else clock.today()
+            )
+        except ValueError:
+            day = clock.today()
+        view = "jour" if request.args.get("vue") == "jour" else "semaine"
+        first = day if view == "jour" else _week_start(day)
+        last = first if view == "jour" else first + dt.timedelta(days=6)
+        professional_id = _int_arg("professionnel")
+        office_id = _int_arg("cabinet")
+        plages = services.plages_between(
+            first, last, professional_id=professional_id, office_id=office_id
+        )
+        days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+        by_day: dict[dt.date, list[Plage]] = {d: [] for d in days}
+        for plage in plages:
+            by_day.setdefault(plage.day, []).append(plage)
+        refusals = list(
+            db.session.scalars(select(PlageRefusal).order_by(PlageRefusal.id.desc()).limit(10))
+        )
+        return self.render_template(
+            "planning/calendar.html",
+            title="Plannings des cabinets",
+            view=view,
+            day=day,
+            days=days,
+            by_day=by_day,
+            taken=services.taken_counts([p.id for p in plages]),
+            classes=STATE_CLASSES,
+            previous=first - dt.timedelta(days=1 if view == "jour" else 7),
+            following=first + dt.timedelta(days=1 if view == "jour" else 7),
+            professionals=list(
+                db.session.scalars(
+                    select(Professional)
+                    .where(Professional.is_active.is_(True))
+                    .order_by(Professional.last_name)
+                )
+            ),
+            offices=list(
+                db.session.scalars(
+                    select(Office).where(Office.is_active.is_(True)).order_by(Office.name)
+                )
+            ),
+            professional_id=professional_id,
+            office_id=office_id,
+            refusals=refusals,
+        )
+
+    def _plage_form(self) -> PlageForm:
+        form = PlageForm()
+        form.office_id.choices = [
+            (o.id, o.name)
+            for o in db.session.scalars(
+                select(Office).where(Office.is_active.is_(True)).order_by(Office.name)
+            )
+        ]
+        form.professional_id.choices = [
+            (p.id, f"{p} – {p.role.label}")
+            for p in db.session.scalars(
+                select(Professional)
+                .where(Professional.is_active.is_(True))
+                .order_by(Professional.last_name)
+            )
+        ]
+        form.reserved_for_id.choices = [
+            (0, "— commune (toutes les collectivités du cabinet) —")
+        ] + [
+            (c.id, c.name)
+            for c in db.session.scalars(select(Collectivity).order_by(Collectivity.name))
+        ]
+        return form
+
+    @expose("/nouvelle", methods=["GET", "POST"])
+    @has_access
+    def new(self) -> Any:
+        form = self._plage_form()
+        created: list[Plage] = []
+        if request.method == "POST" and form.validate_on_submit():
+            data = services.PlageInput(
+                office_id=form.office_id.data,
+                professional_id=form.professional_id.data,
+                day=form.day.data,
+                start=form.start.data,
+                end=form.end.data,
+                appointment_minutes=form.appointment_minutes.data,
+                nature=PlageNature[form.nature.data],
+                reserved_for_id=form.reserved_for_id.data or None,
+                note=(form.note.data or "").strip() or None,
+            )
+
+            def action() -> None:
+                if form.recurrence.data == "hebdomadaire":
+                    if not form.last_day.data:
+                        raise DomainError("Indiquez la date de fin de la récurrence.")
+                    created.extend(
+                        services.create_recurrence(
+                            data,
+                            form.last_day.data,
+                            form.weekdays.data or [form.day.data.weekday()],
+                        )
+                    )
+                else:
+                    created.append(services.create_plage(data))
+
+            if _run(form, action):
+                flash(f"{len(created)} plage(s) créée(s).", "success")
+                return redirect(
+                    url_for(
+                        "PlagesView.calendar",
+                        jour=created[0].day.isoformat(),
+                        professionnel=created[0].professional_id,
+                    )
+                )
+        return self.render_template("planning/plage_form.html", title="Nouvelle plage", form=form)
+
+    @expose("/<int:plage_id>")
+    @has_access
+    def detail(self, plage_id: int) -> Any:
+        plage = db.session.get(Plage, plage_id)
+        if plage is None:
+            abort(404)
+        return self.render_template(
+            "planning/plage_detail.html",
+            title="Plage",
+            plage=plage,
+            free=services.free_capacity(plage),
+            classes=STATE_CLASSES,
+            today=clock.today(),
+            statuses=[
+                AppointmentStatus.honoree,
+                AppointmentStatus.absence_justifiee,
+                AppointmentStatus.absence_injustifiee,
+            ],
+            collectivities=plage.office.served_collectivities,
+        )
+
+    @expose("/<int:plage_id>/convoquer", methods=["POST"])
+    @has_access
+    def convoke(self, plage_id: int) -> Any:
+        _flash_run(
+            lambda: services.convoke(plage_id),
+            "Plage validée en convocation : {result} agent(s) convoqué(s), e-mails envoyés.",
+        )
+        return redirect(url_for("PlagesView.detail", plage_id=plage_id))
+
+    @expose("/<int:plage_id>/annuler", methods=["POST"])
+    @has_access
+    def cancel(self, plage_id: int) -> Any:
+        reason = request.form.get("reason", "")
+        _flash_run(
+            lambda: services.cancel_plage(plage_id, reason),
+            "Plage annulée ({result} rendez-vous annulé(s)).",
+        )
+        return redirect(url_for("PlagesView.detail", plage_id=plage_id))
+
+    @expose("/<int:plage_id>/reservation", methods=["POST"])
+    @has_access
+    def reservation(self, plage_id: int) -> Any:
+        raw = request.form.get("reserved_for_id", "")
+        _flash_run(
+            lambda: services.set_reservation(
+                plage_id, int(raw) if raw.isdigit() and int(raw) else None
+            ),
+            "Réservation mise à jour.",
+        )
+        return redirect(url_for("PlagesView.detail", plage_id=plage_id))
+
+    @expose("/rendez-vous/<int:appointment_id>/presence", methods=["POST"])
+    @has_access
+    def attendance(self, appointment_id: int) -> Any:
+        raw = request.form.get("status", "")
+        status = AppointmentStatus.__members__.get(raw)
+        appointment = db.session.get(Appointment, appointment_id)
+        if appointment is None:
+            abort(404)
+
+        def action() -> None:
+            if status is None:
+                raise DomainError("Choisissez : honoré, absence justifiée ou absence injustifiée.")
+            services.record_attendance(appointment_id, status)
+
+        _flash_run(action, "Présence enregistrée.")
+        return redirect(url_for("PlagesView.detail", plage_id=appointment.plage_id))
+
+    @expose("/rendez-vous/<int:appointment_id>/annuler", methods=["POST"])
+    @has_access
+    def cancel_appointment(self, appointment_id: int) -> Any:
+        appointment = db.session.get(Appointment, appointment_id)
+        if appointment is None:
+            abort(404)
+        plage_id = appointment.plage_id
+        _flash_run(
+            lambda: services.cancel_appointment(appointment_id, request.form.get("reason")),
+            "Rendez-vous annulé.",
+        )
+        return redirect(url_for("PlagesView.detail", plage_id=plage_id))
