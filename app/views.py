@@ -8,6 +8,7 @@ from app.accounts import portal_views as portal
 from app.accounts import views as accounts
 from app.core.admin_views import AuditLogView, OutboxView
 from app.planning import api as planning_api
+from app.planning import views as planning
 from app.referential import api as referential_api
 from app.referential import views as referential
 from app.workforce import api as workforce_api
@@ -34,6 +35,15 @@ def register_views(appbuilder: AppBuilder) -> None:
     add(portal.MyContactsView, "Mes contacts", icon="fa-address-book", category=MY_SPACE)
     add(portal.MyHealthTeamView, "Équipe santé", icon="fa-user-md", category=MY_SPACE)
     add(portal.SecondaryAccountsView, "Comptes secondaires", icon="fa-users", category=MY_SPACE)
+
+    add(
+        planning.PlanningView,
+        "Consultations",
+        icon="fa-calendar-check",
+        category=PLANNING,
+        category_icon="fa-calendar",
+    )
+    add(planning.PlagesView, "Plannings des cabinets", icon="fa-calendar-alt", category=PLANNING)
 
     add(
         workforce.AgentsView,

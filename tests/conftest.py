@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -145,6 +146,21 @@ def _clear_outbox(app: Flask) -> None:
     if outbox.is_dir():
         for path in outbox.glob("*.eml"):
             path.unlink()
+
+
+@pytest.fixture
+def live_server(app: Any) -> Iterator[str]:
+    """The application served by a threaded werkzeug server (for committing tests only)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 @pytest.fixture
