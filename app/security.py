@@ -61,6 +61,7 @@ class Res:
     PLAGE = "Plage"
     APPOINTMENT = "Appointment"
     BOOKING = "Booking"
+    CALENDAR = "PlageCalendar"
 
 
 # resource -> role -> permissions. Admin has everything (see fab_roles) and is listed for the doc.
@@ -130,6 +131,7 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         EMPLOYER_SECONDARY: (R, B),
     },
     Res.BOOKING: {EMPLOYER_PRIMARY: RW, EMPLOYER_SECONDARY: RW},
+    Res.CALENDAR: {SECRETARIAT: RWD, SANTE: (R,), DIRECTION: (R,)},
 }
 
 # Flask-AppBuilder screens every signed-in user needs (own profile).

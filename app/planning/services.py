@@ -279,14 +279,14 @@ def refuse_plage(plage_id: int, reason: str) -> Plage:
     """An employer refuses a reserved or common plage with a reason sent to the secretariat;
     a reserved plage becomes common for the other collectivities."""
     scope = current_scope()
+    plage = db.session.get(Plage, plage_id)
+    if plage is None:
+        raise TenantViolation()
     reason = (reason or "").strip()
     if not reason:
         raise FieldError(
             "Le motif du refus est obligatoire : il est transmis au secrétariat.", "reason"
         )
-    plage = db.session.get(Plage, plage_id)
-    if plage is None:
-        raise TenantViolation()
     new_state = rules.transition(plage.state.rule, rules.PlageEvent.REFUSE)
     mine = db.session.scalar(
         select(func.count(Appointment.id)).where(

@@ -277,7 +277,7 @@ class PlagesView(BaseView):
 
     route_base = "/plages"
     default_view = "calendar"
-    class_permission_name = Res.PLAGE
+    class_permission_name = Res.CALENDAR
     method_permission_name = {
         "calendar": READ,
         "detail": READ,
