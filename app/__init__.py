@@ -26,7 +26,6 @@ def create_app(config_object: str | object = "config.Config", **overrides: Any) 
     migrate.init_app(
         app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True
     )
-    csrf.init_app(app)
     paging.install()
 
     with app.app_context():
@@ -46,6 +45,9 @@ def create_app(config_object: str | object = "config.Config", **overrides: Any) 
             security_api.blueprint
         )
 
+    # After AppBuilder: its before_request sets g.user, which the French error pages need when
+    # the CSRF check refuses a request.
+    csrf.init_app(app)
     register_filters(app)
     portal_context.register(app)
     app.context_processor(lambda: {"appbuilder": app.appbuilder})
@@ -61,7 +63,14 @@ def _migrations_dir() -> Any:
 
 
 def _register_error_handlers(app: Flask) -> None:
-    from flask import render_template
+    from flask import g
+    from flask import render_template as _render_template
+    from flask_login import current_user
+
+    def render_template(template: str, **context: Any) -> Any:
+        if "user" not in g:
+            g.user = current_user
+        return _render_template(template, **context)
 
     from app.extensions import db
     from app.tenancy import TenantViolation

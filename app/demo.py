@@ -291,6 +291,7 @@ def load_demo(session: Session, *, scale: int = 300, seed: int = 1) -> dict[str,
         _staff_accounts(context)
         _agents(context)
         _employer_accounts(context)
+        _planning(context)
         for _name, section in SECTIONS:
             section(context)
         session.flush()
@@ -789,6 +790,108 @@ def _careers(context: DemoContext) -> None:
     session.flush()
     context.summary["postes de travail"] = sum(len(p) for p in positions_by_collectivity.values())
     context.summary["contrats"] = contracts
+
+
+def _planning(context: DemoContext) -> None:
+    """Plages over the coming six weeks (reserved, common, some convocations) and past weeks
+    with consultations honoured or missed."""
+    from app.planning.models import Appointment, AppointmentStatus, Plage, PlageNature, PlageState
+    from app.referential.models import VisitType
+    from app.rules.planning import slot_start
+    from app.rules.working_days import is_working_day
+
+    rng, session = context.rng, context.session
+    visit_types = {v.code: v for v in session.scalars(select(VisitType))}
+    doctors = [p for p in context.professionals if p.role is ProfessionalRole.medecin]
+    nurses = [p for p in context.professionals if p.role is ProfessionalRole.infirmier]
+    active_agents: dict[int, list[Agent]] = {}
+    for agent in context.agents:
+        if agent.contracts and agent.contracts[0].end_date is None:
+            active_agents.setdefault(agent.collectivity_id, []).append(agent)
+    monday = context.today - dt.timedelta(days=context.today.weekday())
+    plages = appointments = 0
+    for week in range(-8, 7):
+        for weekday in range(5):
+            day = monday + dt.timedelta(weeks=week, days=weekday)
+            if not is_working_day(day):
+                continue
+            for professional, nature, office in (
+                (
+                    doctors[weekday % len(doctors)],
+                    PlageNature.medecin,
+                    context.offices[weekday % 3],
+                ),
+                (
+                    nurses[weekday % len(nurses)],
+                    PlageNature.infirmier,
+                    context.offices[(weekday + 1) % 3],
+                ),
+            ):
+                served = office.served_collectivities
+                reserved = rng.choice(served) if served and rng.random() < 0.6 else None
+                past = day < context.today
+                state = PlageState.reservee if reserved else PlageState.commune
+                if past or (week <= 1 and rng.random() < 0.5):
+                    state = PlageState.convocation
+                start = dt.datetime.combine(
+                    day, dt.time(8, 30) if rng.random() < 0.5 else dt.time(13, 30)
+                )
+                plage = Plage(
+                    office_id=office.id,
+                    professional_id=professional.id,
+                    starts_at=start,
+                    ends_at=start + dt.timedelta(hours=3),
+                    appointment_minutes=20 if nature is PlageNature.medecin else 30,
+                    nature=nature,
+                    state=state,
+                    reserved_for_id=reserved.id if reserved else None,
+                )
+                session.add(plage)
+                session.flush()
+                plages += 1
+                candidates = (
+                    active_agents.get(reserved.id, [])
+                    if reserved
+                    else [a for c in served for a in active_agents.get(c.id, [])]
+                )
+                chosen = (
+                    rng.sample(candidates, min(len(candidates), rng.randint(2, plage.capacity - 1)))
+                    if candidates
+                    else []
+                )
+                for index, agent in enumerate(chosen):
+                    if past:
+                        status = rng.choices(
+                            [
+                                AppointmentStatus.honoree,
+                                AppointmentStatus.absence_justifiee,
+                                AppointmentStatus.absence_injustifiee,
+                            ],
+                            weights=[88, 6, 6],
+                        )[0]
+                    else:
+                        status = (
+                            AppointmentStatus.convoquee
+                            if state is PlageState.convocation
+                            else AppointmentStatus.reservee
+                        )
+                    session.add(
+                        Appointment(
+                            plage_id=plage.id,
+                            slot_index=index,
+                            agent_id=agent.id,
+                            collectivity_id=agent.collectivity_id,
+                            starts_at=slot_start(plage.starts_at, plage.appointment_minutes, index),
+                            visit_type_id=visit_types[
+                                rng.choice(["periodique", "periodique", "embauche", "reprise"])
+                            ].id,
+                            status=status,
+                        )
+                    )
+                    appointments += 1
+    session.flush()
+    context.summary["plages"] = plages
+    context.summary["rendez-vous"] = appointments
 
 
 def _write_accounts_file(context: DemoContext) -> None:

@@ -315,6 +315,26 @@ def active_clause(on: dt.date) -> Any:
     )
 
 
+COUNT_CAP = 5000
+
+
+def capped_count(query: Any) -> int:
+    """The number of rows, counted up to COUNT_CAP + 1 (an exact count of 200 000 agents costs
+    more than the page itself; beyond the cap the list says « plus de 5 000 »)."""
+    limited = query.with_only_columns(Agent.id).order_by(None).limit(COUNT_CAP + 1).subquery()
+    return db.session.scalar(select(func.count()).select_from(limited)) or 0
+
+
+def name_clause(text: str) -> Any:
+    """« dup » finds DUPONT (birth or usage name, prefix); « dupont lé » adds the first name."""
+    words = text.split()
+    term = words[0].upper() + "%"
+    clause = or_(Agent.birth_name.like(term), Agent.usage_name.like(term))
+    for word in words[1:]:
+        clause = and_(clause, func.lower(Agent.first_name).like(word.lower() + "%"))
+    return clause
+
+
 def position_clause(text: str) -> Any:
     """The agent holds (or held) a position whose label contains the text."""
     return exists().where(

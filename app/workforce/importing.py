@@ -513,6 +513,15 @@ def _raise_if(issues: list[ImportIssue]) -> None:
         raise ImportRejected(issues)
 
 
+def _finish(issues: list[ImportIssue], found: list[ImportIssue] | None) -> None:
+    """Raise the file's issues, or hand them to a caller that adds its own checks (the database
+    ones) on the rows that read well, so the report lists every error at once."""
+    if found is None:
+        _raise_if(issues)
+    else:
+        found.extend(issues)
+
+
 def _age(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
@@ -531,7 +540,9 @@ class PositionRow:
     risk_description: str | None
 
 
-def parse_positions(rows: list[list[str]]) -> list[PositionRow]:
+def parse_positions(
+    rows: list[list[str]], found: list[ImportIssue] | None = None
+) -> list[PositionRow]:
     """Check every line of a positions file and return the positions, or reject the file.
 
     Source: CONTRACT.md §3 and SSTRN-EXTRANET « Importer des postes en masse » (code CSP of
@@ -575,7 +586,7 @@ def parse_positions(rows: list[list[str]]) -> list[PositionRow]:
                 )
         if row.ok and pcs_code is not None and label is not None:
             parsed.append(PositionRow(row.line, pcs_code, label, risks, description))
-    _raise_if(issues)
+    _finish(issues, found)
     return parsed
 
 
@@ -653,7 +664,9 @@ def _check_ages(row: _Row, birth: date, entry: date | None, today: date) -> None
         )
 
 
-def parse_agents(rows: list[list[str]], *, today: date) -> list[AgentRow]:
+def parse_agents(
+    rows: list[list[str]], *, today: date, found: list[ImportIssue] | None = None
+) -> list[AgentRow]:
     """Check every line of an agents file and return the agents, or reject the file.
 
     Source: CONTRACT.md §3 and SSTRN-EXTRANET « Déclarer des salariés en masse » (« Inscrire
@@ -746,7 +759,7 @@ def parse_agents(rows: list[list[str]], *, today: date) -> list[AgentRow]:
                     contract_type_label=contract_type_label,
                 )
             )
-    _raise_if(issues)
+    _finish(issues, found)
     return parsed
 
 
@@ -762,7 +775,7 @@ class ExitRow:
     exit_date: date
 
 
-def parse_exits(rows: list[list[str]]) -> list[ExitRow]:
+def parse_exits(rows: list[list[str]], found: list[ImportIssue] | None = None) -> list[ExitRow]:
     """Return the end dates filled in an end-of-contracts file, or reject the file.
 
     Source: CONTRACT.md §3 and SSTRN-EXTRANET « Débaucher des salariés en masse » (« Seule la
@@ -813,7 +826,7 @@ def parse_exits(rows: list[list[str]]) -> list[ExitRow]:
                 "au format JJ/MM/AAAA sur la ligne de chaque contrat à clore.",
             )
         )
-    _raise_if(issues)
+    _finish(issues, found)
     return parsed
 
 

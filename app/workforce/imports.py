@@ -44,17 +44,27 @@ class ImportResult:
 def run_import(kind: ImportKind, data: bytes, filename: str, collectivity_id: int) -> ImportResult:
     """Validate the whole file, then write it; raises ImportRejected (nothing written) otherwise."""
     rows = importing.read_table(data, filename, max_bytes=current_app.config["IMPORT_MAX_BYTES"])
+    # File errors and database errors are reported together: the user fixes everything at once.
+    issues: list[ImportIssue] = []
     if kind is ImportKind.positions:
-        count = _import_positions(importing.parse_positions(rows), collectivity_id)
+        count = _import_positions(importing.parse_positions(rows, issues), collectivity_id, issues)
     elif kind is ImportKind.agents:
-        count = _import_agents(importing.parse_agents(rows, today=clock.today()), collectivity_id)
+        parsed = importing.parse_agents(rows, today=clock.today(), found=issues)
+        count = _import_agents(parsed, collectivity_id, issues)
     else:
-        count = _import_exits(importing.parse_exits(rows), collectivity_id)
+        count = _import_exits(importing.parse_exits(rows, issues), collectivity_id, issues)
     db.session.flush()
     return ImportResult(kind, count)
 
 
-def _import_positions(rows: list[importing.PositionRow], collectivity_id: int) -> int:
+def _reject_all(issues: list[ImportIssue]) -> None:
+    if issues:
+        raise ImportRejected(sorted(issues, key=lambda i: (i.line or 0, i.column or "")))
+
+
+def _import_positions(
+    rows: list[importing.PositionRow], collectivity_id: int, issues: list[ImportIssue]
+) -> int:
     existing = {
         (pcs, key)
         for pcs, key in db.session.execute(
@@ -63,7 +73,7 @@ def _import_positions(rows: list[importing.PositionRow], collectivity_id: int) -
             )
         )
     }
-    issues = [
+    issues += [
         ImportIssue(
             row.line,
             "Libellé",
@@ -72,8 +82,7 @@ def _import_positions(rows: list[importing.PositionRow], collectivity_id: int) -
         for row in rows
         if (row.pcs_code, fold(row.label)) in existing
     ]
-    if issues:
-        raise ImportRejected(issues)
+    _reject_all(issues)
     risks = {risk.code: risk for risk in db.session.scalars(select(Risk))}
     for row in rows:
         position = WorkPosition(collectivity_id=collectivity_id, pcs_code=row.pcs_code)
@@ -90,7 +99,9 @@ def _import_positions(rows: list[importing.PositionRow], collectivity_id: int) -
     return len(rows)
 
 
-def _import_agents(rows: list[importing.AgentRow], collectivity_id: int) -> int:
+def _import_agents(
+    rows: list[importing.AgentRow], collectivity_id: int, issues: list[ImportIssue]
+) -> int:
     positions = {
         (p.pcs_code, p.label_key): p
         for p in db.session.scalars(
@@ -116,7 +127,6 @@ def _import_agents(rows: list[importing.AgentRow], collectivity_id: int) -> int:
             )
         )
     }
-    issues: list[ImportIssue] = []
     for row in rows:
         position = positions.get((row.pcs_code, fold(row.position_label)))
         if position is None:
@@ -161,8 +171,7 @@ def _import_agents(rows: list[importing.AgentRow], collectivity_id: int) -> int:
                     f"L'agent {row.birth_name} {row.first_name} né(e) le {format_date(row.birth_date)} existe déjà.",
                 )
             )
-    if issues:
-        raise ImportRejected(issues)
+    _reject_all(issues)
     scope = current_scope()
     by_employer = scope.is_employer
     validated_at = None if by_employer else utcnow()
@@ -195,7 +204,9 @@ def _import_agents(rows: list[importing.AgentRow], collectivity_id: int) -> int:
     return len(rows)
 
 
-def _import_exits(rows: list[importing.ExitRow], collectivity_id: int) -> int:
+def _import_exits(
+    rows: list[importing.ExitRow], collectivity_id: int, issues: list[ImportIssue]
+) -> int:
     ids = [row.contract_id for row in rows]
     contracts = {
         c.id: c
@@ -205,7 +216,6 @@ def _import_exits(rows: list[importing.ExitRow], collectivity_id: int) -> int:
             )
         )
     }
-    issues: list[ImportIssue] = []
     for row in rows:
         contract = contracts.get(row.contract_id)
         if contract is None:
@@ -232,8 +242,7 @@ def _import_exits(rows: list[importing.ExitRow], collectivity_id: int) -> int:
                     f"Ce contrat est déjà terminé depuis le {format_date(contract.end_date)}.",
                 )
             )
-    if issues:
-        raise ImportRejected(issues)
+    _reject_all(issues)
     for row in rows:
         contracts[row.contract_id].end_date = row.exit_date
     return len(rows)

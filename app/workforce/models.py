@@ -41,6 +41,17 @@ class Agent(TenantMixin, Base):
     __table_args__ = (
         UniqueConstraint("collectivity_id", "ins"),
         Index("ix_agent_collectivity_names", "collectivity_id", "birth_name", "first_name"),
+        # Prefix search (LIKE 'DUP%') can use these on PostgreSQL whatever the collation.
+        Index(
+            "ix_agent_birth_name_prefix",
+            "birth_name",
+            postgresql_ops={"birth_name": "varchar_pattern_ops"},
+        ),
+        Index(
+            "ix_agent_usage_name_prefix",
+            "usage_name",
+            postgresql_ops={"usage_name": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -71,7 +71,9 @@ def _requested_collectivity() -> int | None:
     if scope.is_employer:
         return scope.collectivity_id
     raw = request.values.get("collectivity_id") or request.values.get("collectivity")
-    return int(raw) if raw and raw.isdigit() else None
+    if not raw or not raw.isdigit():
+        return None
+    return db.session.scalar(select(Collectivity.id).where(Collectivity.id == int(raw)))
 
 
 def _get_or_404(model: Any, pk: int) -> Any:
@@ -409,20 +411,13 @@ class AgentsView(BaseView):
         if collectivity_id and not current_scope().is_employer:
             query = query.where(Agent.collectivity_id == collectivity_id)
         if name:
-            term = name.upper() + "%"
-            query = query.where(
-                or_(
-                    Agent.birth_name.like(term),
-                    Agent.usage_name.like(term),
-                    func.upper(Agent.first_name).like(term),
-                )
-            )
+            query = query.where(agent_services.name_clause(name))
         if position:
             query = query.where(agent_services.position_clause(fold(position)))
         if service:
             query = query.where(func.lower(Agent.service).contains(service.lower()))
         page, size = _page_args()
-        total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        total = agent_services.capped_count(query)
         agents = list(
             db.session.scalars(
                 query.order_by(Agent.birth_name, Agent.first_name, Agent.id)
@@ -438,8 +433,9 @@ class AgentsView(BaseView):
             tabs=self.TABS,
             filters={"nom": name, "poste": position, "service": service},
             page=page,
-            pages=max(1, math.ceil(total / size)),
+            pages=max(1, math.ceil(min(total, agent_services.COUNT_CAP) / size)),
             total=total,
+            total_capped=total > agent_services.COUNT_CAP,
             today=today,
             staff=not current_scope().is_employer,
             collectivities=collectivity_choices() if not current_scope().is_employer else [],
