@@ -632,13 +632,11 @@ def fake_ins(rng: random.Random, civility: Civility, birth_date: dt.date) -> str
 def _agents(context: DemoContext) -> None:
     """``scale`` agents spread over the collectivities (bigger ones get more)."""
     rng, session = context.rng, context.session
+    # Big employers get more agents; the three communes with demo accounts get a fair share.
+    big = (CollectivityKind.departement, CollectivityKind.region, CollectivityKind.sdis)
     weights = [
-        8
-        if c.kind in (CollectivityKind.departement, CollectivityKind.region, CollectivityKind.sdis)
-        else 3
-        if c.kind is CollectivityKind.epci
-        else 1
-        for c in context.collectivities
+        8 if c.kind in big else 6 if index < 3 else 3 if c.kind is CollectivityKind.epci else 1
+        for index, c in enumerate(context.collectivities)
     ]
     services = [
         "Services techniques",
@@ -810,6 +808,8 @@ def _planning(context: DemoContext) -> None:
             active_agents.setdefault(agent.collectivity_id, []).append(agent)
     monday = context.today - dt.timedelta(days=context.today.weekday())
     plages = appointments = 0
+    used_past: set[int] = set()
+    used_future: set[int] = set()
     for week in range(-8, 7):
         for weekday in range(5):
             day = monday + dt.timedelta(weeks=week, days=weekday)
@@ -849,17 +849,21 @@ def _planning(context: DemoContext) -> None:
                 session.add(plage)
                 session.flush()
                 plages += 1
-                candidates = (
+                pool = (
                     active_agents.get(reserved.id, [])
                     if reserved
                     else [a for c in served for a in active_agents.get(c.id, [])]
                 )
+                # An agent has at most one appointment in the past weeks and one to come.
+                used = used_past if past else used_future
+                candidates = [a for a in pool if a.id not in used]
                 chosen = (
                     rng.sample(candidates, min(len(candidates), rng.randint(2, plage.capacity - 1)))
                     if candidates
                     else []
                 )
                 for index, agent in enumerate(chosen):
+                    used.add(agent.id)
                     if past:
                         status = rng.choices(
                             [
