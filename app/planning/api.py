@@ -16,6 +16,7 @@ from app.core.views import AppModelRestApi
 from app.extensions import db
 from app.planning import services
 from app.planning.models import Appointment, Plage, PlageNature
+from app.rules import planning as rules
 from app.rules.errors import DomainError
 from app.security import Res
 
@@ -80,6 +81,7 @@ class PlageApi(AppModelRestApi):
         "starts_at",
         "ends_at",
         "appointment_minutes",
+        "nature",
         "state",
         "reserved_for_id",
     ]
@@ -101,17 +103,15 @@ class PlageApi(AppModelRestApi):
 
     def pre_get_list(self, data: dict[str, Any]) -> None:
         """Free capacities of the whole page in one query."""
-        ids = [row["id"] for row in data.get("result", [])]
-        taken = services.taken_counts(ids)
-        plages = (
-            {p.id: p for p in db.session.scalars(db.select(Plage).where(Plage.id.in_(ids)))}
-            if ids
-            else {}
-        )
-        for row in data.get("result", []):
-            plage = plages.get(row["id"])
-            if plage is not None:
-                row["free_capacity"] = plage.capacity - taken.get(plage.id, 0)
+        rows = data.get("result", [])
+        taken = services.taken_counts([row["id"] for row in rows])
+        for row in rows:
+            capacity = rules.capacity(
+                dt.datetime.fromisoformat(row["start"]),
+                dt.datetime.fromisoformat(row["end"]),
+                row["appointment_minutes"],
+            )
+            row["free_capacity"] = capacity - taken.get(row["id"], 0)
 
     def post_headless(self) -> Any:
         """Staff create a plage: {office_id, professional_id, start, end, appointment_minutes,

@@ -90,7 +90,7 @@ class Plage(Base):
     professional: Mapped[Professional] = relationship(lazy="joined")
     reserved_for: Mapped[Collectivity | None] = relationship(lazy="joined")
     appointments: Mapped[list[Appointment]] = relationship(
-        back_populates="plage", lazy="selectin", order_by="Appointment.slot_index"
+        back_populates="plage", order_by="Appointment.slot_index"
     )
 
     @classmethod

@@ -11,6 +11,7 @@ from typing import Any
 from flask import render_template
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.core import clock
 from app.core.mail import send_mail
@@ -169,8 +170,8 @@ def free_capacity(plage: Plage) -> int:
     return plage.capacity - taken_counts([plage.id]).get(plage.id, 0)
 
 
-def plages_between(first_day: dt.date, last_day: dt.date, **filters: Any) -> list[Plage]:
-    """Plages of a period (for employers: only those their scope shows), by date."""
+def plages_query(first_day: dt.date, last_day: dt.date, **filters: Any) -> Any:
+    """The plages of a period (for employers: only those their scope shows), by date."""
     if last_day < first_day:
         raise DomainError("La date de fin précède la date de début.")
     if (last_day - first_day).days > 190:
@@ -182,7 +183,12 @@ def plages_between(first_day: dt.date, last_day: dt.date, **filters: Any) -> lis
     for name, value in filters.items():
         if value:
             query = query.where(getattr(Plage, name) == value)
-    return list(db.session.scalars(query.order_by(Plage.starts_at, Plage.id)))
+    return query.order_by(Plage.starts_at, Plage.id)
+
+
+def plages_between(first_day: dt.date, last_day: dt.date, **filters: Any) -> list[Plage]:
+    query = plages_query(first_day, last_day, **filters).options(selectinload(Plage.appointments))
+    return list(db.session.scalars(query))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.accounts.views import attach_error
 from app.core import clock
@@ -102,6 +103,7 @@ def _bookable_agents(day: dt.date) -> list[tuple[int, str]]:
     agents = db.session.scalars(
         select(Agent)
         .where(agent_services.active_clause(day))
+        .options(selectinload(Agent.contracts))
         .order_by(Agent.birth_name, Agent.first_name)
     )
     return [
@@ -141,12 +143,23 @@ class PlanningView(BaseView):
         page = max(1, _int_arg("page") or 1)
         if valid:
             try:
-                all_plages = services.plages_between(first, last)
+                query = services.plages_query(first, last)
             except DomainError as error:
                 flash(error.message, "danger")
-                all_plages = []
-            total = len(all_plages)
-            plages = all_plages[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+            else:
+                total = (
+                    db.session.scalar(
+                        select(func.count()).select_from(query.order_by(None).subquery())
+                    )
+                    or 0
+                )
+                plages = list(
+                    db.session.scalars(
+                        query.options(selectinload(Plage.appointments))
+                        .limit(PAGE_SIZE)
+                        .offset((page - 1) * PAGE_SIZE)
+                    )
+                )
         taken = services.taken_counts([p.id for p in plages])
         now = clock.now_local()
         return self.render_template(

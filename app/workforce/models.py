@@ -70,14 +70,14 @@ class Agent(TenantMixin, Base):
     assignments: Mapped[list[AgentAssignment]] = relationship(
         back_populates="agent", cascade="all, delete-orphan", lazy="selectin"
     )
+    # Loaded on demand: the lists that show them load them for the whole page at once.
     contracts: Mapped[list[Contract]] = relationship(
         back_populates="agent",
         cascade="all, delete-orphan",
-        lazy="selectin",
         order_by="Contract.start_date.desc()",
     )
     staged_changes: Mapped[list[StagedAgentChange]] = relationship(
-        back_populates="agent", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="agent", cascade="all, delete-orphan"
     )
 
     @property

@@ -420,7 +420,8 @@ class AgentsView(BaseView):
         total = agent_services.capped_count(query)
         agents = list(
             db.session.scalars(
-                query.order_by(Agent.birth_name, Agent.first_name, Agent.id)
+                query.options(selectinload(Agent.contracts), selectinload(Agent.staged_changes))
+                .order_by(Agent.birth_name, Agent.first_name, Agent.id)
                 .limit(size)
                 .offset((page - 1) * size)
             )

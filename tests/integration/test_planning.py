@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -197,7 +199,13 @@ def test_booking_in_the_portal_goes_through_a_confirmation_then_edits_the_consul
         assert session.scalar(select(func.count(Appointment.id))) == 0, (
             "nothing before the confirmation"
         )
-    done = web.post_form(url, {**data, "confirm": "1"})
+    # Post the confirmation form exactly as the browser would (every field it contains).
+    panel = confirmation.get_data(as_text=True).split("medprev-confirm")[1].split("</form>")[0]
+    fields = re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', panel)
+    assert [name for name, _ in fields].count("confirm") == 1
+    from werkzeug.datastructures import MultiDict
+
+    done = web.post(url, data=MultiDict([(name, html.unescape(value)) for name, value in fields]))
     assert done.status_code == 302 and "created=1" in done.headers["Location"]
     page = text(web.get(done.headers["Location"]))
     assert (
