@@ -16,15 +16,14 @@ from wtforms.validators import Email, Length, Optional
 
 from app.accounts import services
 from app.accounts.forms import SecondaryAccountForm
-from app.accounts.views import attach_error
-from app.core.views import DELETE, READ, WRITE, AppModelView, ReadOnlyModelView
+from app.core.views import DELETE, READ, WRITE, AppModelView, ReadOnlyModelView, run_service
 from app.extensions import db
 from app.referential import services as referential_services
 from app.referential.models import Collectivity, Contact, ContactFunction, HealthTeamMember
 from app.referential.views import CONTACT_LABELS
 from app.rules.errors import DomainError, FieldError
 from app.security import Res
-from app.tenancy import TenantViolation, current_scope
+from app.tenancy import current_scope
 from app.workforce.models import Agent
 
 ADDRESS_BLOCKS = {
@@ -152,17 +151,10 @@ class MyDetailsView(BaseView):
         collectivity = _current_collectivity()
         form = MyDetailsForm()
         if form.validate_on_submit():
-            try:
-                self._apply(form, collectivity)
-                db.session.flush()
-            except DomainError as error:
-                db.session.rollback()
-                collectivity = _current_collectivity()
-                attach_error(form, error)
-            else:
-                db.session.commit()
+            if run_service(lambda: self._apply(form, collectivity), form):
                 flash("Vos coordonnées sont enregistrées.", "success")
                 return redirect(url_for("MyDetailsView.index"))
+            collectivity = _current_collectivity()
         return self._render(form, collectivity)
 
     @staticmethod
@@ -272,20 +264,16 @@ class SecondaryAccountsView(BaseView):
         form = SecondaryAccountForm()
         form.agent_ids.choices = self._agent_choices()
         if form.validate_on_submit():
-            try:
-                services.create_secondary_account(
+            created = run_service(
+                lambda: services.create_secondary_account(
                     first_name=form.first_name.data,
                     last_name=form.last_name.data,
                     email=form.email.data,
                     agent_ids=form.agent_ids.data or [],
-                )
-            except DomainError as error:
-                db.session.rollback()
-                if isinstance(error, TenantViolation):
-                    abort(404)
-                attach_error(form, error)
-            else:
-                db.session.commit()
+                ),
+                form,
+            )
+            if created:
                 flash(
                     "Compte secondaire créé : un e-mail invite son titulaire à choisir son mot de passe.",
                     "success",
@@ -310,21 +298,17 @@ class SecondaryAccountsView(BaseView):
             form.agent_ids.data = sorted(services.assigned_agent_ids(user_id))
         form.email.data = user.email  # the e-mail identifies the account: never changed here
         if form.validate_on_submit():
-            try:
-                services.update_secondary_account(
+            updated = run_service(
+                lambda: services.update_secondary_account(
                     user_id,
                     first_name=form.first_name.data,
                     last_name=form.last_name.data,
                     active=form.active.data,
                     agent_ids=form.agent_ids.data or [],
-                )
-            except DomainError as error:
-                db.session.rollback()
-                if isinstance(error, TenantViolation):
-                    abort(404)
-                attach_error(form, error)
-            else:
-                db.session.commit()
+                ),
+                form,
+            )
+            if updated:
                 flash("Compte secondaire modifié.", "success")
                 return redirect(url_for("SecondaryAccountsView.index"))
         return self.render_template(

@@ -23,20 +23,12 @@ from app.accounts.forms import (
     SwitchCollectivityForm,
 )
 from app.accounts.models import AccountSecurity, PortalMembership, SecurityQuestion
-from app.core.views import READ, WRITE, ReadOnlyModelView
+from app.core.views import READ, WRITE, ReadOnlyModelView, run_service
 from app.extensions import db
 from app.referential.models import Collectivity
-from app.rules.errors import DomainError, FieldError
+from app.rules.errors import DomainError
 from app.security import Res
 from app.tenancy import forget_cached_scope
-
-
-def attach_error(form: Any, error: DomainError) -> None:
-    field = getattr(error, "field", None)
-    if field and field in form:
-        form[field].errors = [*form[field].errors, error.message]
-    else:
-        flash(error.message, "danger")
 
 
 class LoginView(AuthDBView):
@@ -97,16 +89,14 @@ class SetPasswordView(BaseView):
             ), 410
         form = SetPasswordForm()
         if form.validate_on_submit():
-            try:
-                user = services.set_password_with_link(
+            done = run_service(
+                lambda: services.set_password_with_link(
                     token, form.password.data, form.confirmation.data
-                )
-            except DomainError as error:
-                db.session.rollback()
-                attach_error(form, error)
-            else:
-                db.session.commit()
-                login_user(user, remember=False)
+                ),
+                form,
+            )
+            if done:
+                login_user(done.result, remember=False)
                 forget_cached_scope()
                 flash("Votre mot de passe est enregistré. Vous êtes connecté(e).", "success")
                 return redirect(url_for("MyAccountView.index"))
@@ -149,18 +139,14 @@ class MyAccountView(BaseView):
     @has_access
     def password(self) -> Any:
         form = ChangePasswordForm()
-        if form.validate_on_submit():
-            try:
-                services.change_password(
-                    g.user.id, form.current.data, form.password.data, form.confirmation.data
-                )
-            except DomainError as error:
-                db.session.rollback()
-                attach_error(form, error)
-            else:
-                db.session.commit()
-                flash("Votre mot de passe est modifié.", "success")
-                return redirect(url_for("MyAccountView.index"))
+        if form.validate_on_submit() and run_service(
+            lambda: services.change_password(
+                g.user.id, form.current.data, form.password.data, form.confirmation.data
+            ),
+            form,
+        ):
+            flash("Votre mot de passe est modifié.", "success")
+            return redirect(url_for("MyAccountView.index"))
         return self._page(password_form=form)
 
     @expose("/question", methods=["POST"])
@@ -168,16 +154,14 @@ class MyAccountView(BaseView):
     def question(self) -> Any:
         form = SecurityQuestionForm()
         if form.validate_on_submit():
-            try:
+
+            def change() -> None:
                 services.verify_current_password(g.user.id, form.current.data)
                 services.set_security_question(
                     g.user.id, SecurityQuestion[form.question.data], form.answer.data
                 )
-            except DomainError as error:
-                db.session.rollback()
-                attach_error(form, error)
-            else:
-                db.session.commit()
+
+            if run_service(change, form):
                 flash("Votre question de sécurité est enregistrée.", "success")
                 return redirect(url_for("MyAccountView.index"))
         return self._page(question_form=form)
@@ -240,19 +224,17 @@ class PrimaryAccountView(BaseView):
             )
         ]
         if form.validate_on_submit():
-            try:
-                services.create_primary_account(
+            created = run_service(
+                lambda: services.create_primary_account(
                     form.collectivity_id.data,
                     username=form.username.data,
                     email=form.email.data,
                     first_name=form.first_name.data,
                     last_name=form.last_name.data,
-                )
-            except FieldError as error:
-                db.session.rollback()
-                attach_error(form, error)
-            else:
-                db.session.commit()
+                ),
+                form,
+            )
+            if created:
                 flash(
                     "Compte créé : un e-mail invite son titulaire à choisir son mot de passe.",
                     "success",

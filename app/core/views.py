@@ -335,6 +335,46 @@ class ReadOnlyModelView(AppModelView):
     base_permissions = ["can_read"]
 
 
+def attach_error(form: Any, error: DomainError) -> None:
+    """Show a refusal next to its field (or at the top of the page)."""
+    field = getattr(error, "field", None)
+    if form is not None and field and field in form:
+        form[field].errors = [*form[field].errors, error.message]
+    else:
+        flash(error.message, "danger")
+
+
+class Ran:
+    """The outcome of run_service: true when the service succeeded, with its result."""
+
+    def __init__(self, ok: bool, result: Any = None) -> None:
+        self.ok = ok
+        self.result = result
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def run_service(action: Any, form: Any = None) -> Ran:
+    """Run a service call as the request's transaction (custom screens): commit on success; on
+    a refusal roll everything back and show it (next to the form field, or flashed); a record
+    outside the caller's scope is a 404."""
+    from app.extensions import db
+
+    try:
+        result = action()
+        db.session.flush()
+    except TenantViolation:
+        db.session.rollback()
+        abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return Ran(False)
+    db.session.commit()
+    return Ran(True, result)
+
+
 def integrity_message(error: Exception) -> str:
     text = str(getattr(error, "orig", error)).lower()
     if "unique" in text or "duplicate" in text:

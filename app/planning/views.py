@@ -13,9 +13,8 @@ from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.accounts.views import attach_error
 from app.core import clock
-from app.core.views import DELETE, READ, WRITE
+from app.core.views import DELETE, READ, WRITE, run_service
 from app.extensions import db
 from app.planning import services
 from app.planning.forms import BookingForm, PeriodForm, PlageForm, ReasonForm
@@ -30,7 +29,6 @@ from app.planning.models import (
 from app.referential.models import Collectivity, Office, Professional, VisitType
 from app.rules.errors import DomainError
 from app.security import Res
-from app.tenancy import TenantViolation
 from app.workforce import agents as agent_services
 from app.workforce.models import Agent
 
@@ -48,34 +46,10 @@ def _int_arg(name: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _run(form: Any, action: Any) -> bool:
-    try:
-        action()
-        db.session.flush()
-    except TenantViolation:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        attach_error(form, error)
-        return False
-    db.session.commit()
-    return True
-
-
 def _flash_run(action: Any, success: str) -> None:
-    try:
-        result = action()
-        db.session.flush()
-    except TenantViolation:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return
-    db.session.commit()
-    flash(success.format(result=result), "success")
+    ran = run_service(action)
+    if ran:
+        flash(success.format(result=ran.result), "success")
 
 
 def _period() -> tuple[PeriodForm, dt.date, dt.date, bool]:
@@ -190,20 +164,18 @@ class PlanningView(BaseView):
             if form.confirm.data != "1":
                 confirming = True
             else:
-                appointment: list[Appointment] = []
                 # A fresh transaction whose first statement takes the plage's lock.
                 db.session.commit()
-                if _run(
-                    form,
-                    lambda: appointment.append(
-                        services.book(
-                            plage_id, form.agent_id.data, form.visit_type.data, form.comment.data
-                        )
+                booked = run_service(
+                    lambda: services.book(
+                        plage_id, form.agent_id.data, form.visit_type.data, form.comment.data
                     ),
-                ):
+                    form,
+                )
+                if booked:
                     return redirect(
                         url_for(
-                            "PlanningView.appointment", appointment_id=appointment[0].id, created=1
+                            "PlanningView.appointment", appointment_id=booked.result.id, created=1
                         )
                     )
                 plage = db.session.get(Plage, plage_id)
@@ -228,18 +200,10 @@ class PlanningView(BaseView):
     @has_access
     def refuse(self, plage_id: int) -> Any:
         form = ReasonForm()
-        try:
-            services.refuse_plage(plage_id, form.reason.data)
-            db.session.flush()
-        except TenantViolation:
-            db.session.rollback()
-            abort(404)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash("Plage refusée : le motif est transmis au secrétariat.", "success")
+        _flash_run(
+            lambda: services.refuse_plage(plage_id, form.reason.data),
+            "Plage refusée : le motif est transmis au secrétariat.",
+        )
         return redirect(request.referrer or url_for("PlanningView.index"))
 
     @expose("/rendez-vous/<int:appointment_id>")
@@ -263,15 +227,14 @@ class PlanningView(BaseView):
     @has_access
     def cancel(self, appointment_id: int) -> Any:
         form = ReasonForm()
-        result: list[Appointment] = []
-        _flash_run(
-            lambda: (
-                result.append(services.cancel_appointment(appointment_id, form.reason.data)) or ""
-            ),
-            "Rendez-vous annulé.",
+        cancelled = run_service(
+            lambda: services.cancel_appointment(appointment_id, form.reason.data)
         )
-        if result:
-            flash(f"Le rendez-vous est enregistré comme « {result[0].status.label} ».", "info")
+        if cancelled:
+            flash("Rendez-vous annulé.", "success")
+            flash(
+                f"Le rendez-vous est enregistré comme « {cancelled.result.status.label} ».", "info"
+            )
         return redirect(url_for("PlanningView.appointment", appointment_id=appointment_id))
 
 
@@ -412,7 +375,7 @@ class PlagesView(BaseView):
                 else:
                     created.append(services.create_plage(data))
 
-            if _run(form, action):
+            if run_service(action, form):
                 flash(f"{len(created)} plage(s) créée(s).", "success")
                 return redirect(
                     url_for(

@@ -13,9 +13,8 @@ from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from app.accounts.views import attach_error
 from app.core import clock
-from app.core.views import DELETE, READ, WRITE, AppModelView
+from app.core.views import DELETE, READ, WRITE, AppModelView, run_service
 from app.extensions import db
 from app.referential.models import Civility, Collectivity, ContractType, PcsCode, Risk
 from app.rules.errors import DomainError
@@ -81,22 +80,6 @@ def _get_or_404(model: Any, pk: int) -> Any:
     if item is None:
         abort(404)
     return item
-
-
-def _commit_or_show(form: Any, action: Any) -> bool:
-    """Run a service call; on a refusal show it on the form and roll everything back."""
-    try:
-        action()
-        db.session.flush()
-    except TenantViolation:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        attach_error(form, error)
-        return False
-    db.session.commit()
-    return True
 
 
 # ----------------------------------------------------------------------------------------------
@@ -268,7 +251,7 @@ class PositionsView(BaseView):
             position_services.apply_risks(position, _risk_inputs())
             position_services.check_precisions(position)
 
-        return _commit_or_show(form, action)
+        return run_service(action, form)
 
     @expose("/nouveau", methods=["GET", "POST"])
     @has_access
@@ -479,7 +462,7 @@ class AgentsView(BaseView):
                         )
                     )
 
-            if _commit_or_show(form, action):
+            if run_service(action, form):
                 flash(
                     "Agent enregistré : il sera validé par le Centre de Gestion."
                     if not staff
@@ -557,7 +540,7 @@ class AgentsView(BaseView):
                     )
                 staged.append(agent_services.update_agent(agent, values))
 
-            if _commit_or_show(form, action):
+            if run_service(action, form):
                 flash(
                     "Modifications enregistrées : elles apparaissent en vert, en attente de synchronisation."
                     if staged and staged[0]
@@ -581,7 +564,7 @@ class AgentsView(BaseView):
         agent = _get_or_404(Agent, agent_id)
         form = ExitForm()
         if request.method == "POST" and form.validate_on_submit():
-            if _commit_or_show(form, lambda: agent_services.exit_agent(agent, form.exit_date.data)):
+            if run_service(lambda: agent_services.exit_agent(agent, form.exit_date.data), form):
                 flash("Date de fin enregistrée sur les contrats en cours.", "success")
                 return redirect(url_for("AgentsView.detail", agent_id=agent_id))
             agent = _get_or_404(Agent, agent_id)
@@ -616,7 +599,7 @@ class AgentsView(BaseView):
                 form.start_date.data,
                 form.end_date.data,
             )
-            if _commit_or_show(form, lambda: agent_services.add_contract(agent, data)):
+            if run_service(lambda: agent_services.add_contract(agent, data), form):
                 flash("Contrat ajouté à la carrière.", "success")
                 return redirect(url_for("AgentsView.detail", agent_id=agent_id))
             agent = _get_or_404(Agent, agent_id)
@@ -642,7 +625,7 @@ class AgentsView(BaseView):
                 form.start_date.data,
                 form.end_date.data,
             )
-            if _commit_or_show(form, lambda: agent_services.update_contract(contract, data)):
+            if run_service(lambda: agent_services.update_contract(contract, data), form):
                 flash("Contrat modifié.", "success")
                 return redirect(url_for("AgentsView.detail", agent_id=agent_id))
             agent = _get_or_404(Agent, agent_id)
