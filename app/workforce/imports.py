@@ -19,6 +19,8 @@ from app.workforce import importing
 from app.workforce.importing import ImportIssue, ImportKind, ImportRejected
 from app.workforce.models import Agent, AgentAssignment, Contract, PositionRisk, WorkPosition
 
+IMPORT_BATCH = 1000
+
 KIND_LABELS = {
     ImportKind.positions: "Postes de travail",
     ImportKind.agents: "Création de salariés",
@@ -175,32 +177,48 @@ def _import_agents(
     scope = current_scope()
     by_employer = scope.is_employer
     validated_at = None if by_employer else utcnow()
-    for row in rows:
-        agent = Agent(
-            collectivity_id=collectivity_id,
-            civility=Civility[row.civility],
-            first_name=" ".join(row.first_name.split()),
-            birth_name=" ".join(row.birth_name.split()).upper(),
-            usage_name=" ".join(row.usage_name.split()).upper() if row.usage_name else None,
-            birth_date=row.birth_date,
-            ins=row.ins,
-            created_by_employer=by_employer,
-            validated_at=validated_at,
-        )
-        agent.contracts = [
-            Contract(
+    position_ids = {key: position.id for key, position in positions.items()}
+    type_ids = {key: contract_type.id for key, contract_type in contract_types.items()}
+    # Written by batches, each flushed then let go: memory stays flat whatever the file size.
+    for start in range(0, len(rows), IMPORT_BATCH):
+        batch = []
+        for row in rows[start : start + IMPORT_BATCH]:
+            agent = Agent(
                 collectivity_id=collectivity_id,
-                work_position=positions[(row.pcs_code, fold(row.position_label))],
-                contract_type=contract_types[fold(row.contract_type_label)],
-                start_date=row.entry_date,
-                end_date=row.exit_date,
+                civility=Civility[row.civility],
+                first_name=" ".join(row.first_name.split()),
+                birth_name=" ".join(row.birth_name.split()).upper(),
+                usage_name=" ".join(row.usage_name.split()).upper() if row.usage_name else None,
+                birth_date=row.birth_date,
+                ins=row.ins,
+                created_by_employer=by_employer,
+                validated_at=validated_at,
             )
-        ]
-        if scope.is_secondary:
-            agent.assignments = [
-                AgentAssignment(user_id=scope.secondary_user_id, collectivity_id=collectivity_id)
+            written = [
+                agent,
+                Contract(
+                    agent=agent,
+                    collectivity_id=collectivity_id,
+                    work_position_id=position_ids[(row.pcs_code, fold(row.position_label))],
+                    contract_type_id=type_ids[fold(row.contract_type_label)],
+                    start_date=row.entry_date,
+                    end_date=row.exit_date,
+                ),
             ]
-        db.session.add(agent)
+            if scope.is_secondary:
+                written.append(
+                    AgentAssignment(
+                        agent=agent,
+                        user_id=scope.secondary_user_id,
+                        collectivity_id=collectivity_id,
+                    )
+                )
+            batch.extend(written)
+        db.session.add_all(batch)
+        db.session.flush()
+        for item in batch:
+            if isinstance(item, Agent):
+                db.session.expunge(item)  # its contract and assignment go with it (cascade)
     return len(rows)
 
 
