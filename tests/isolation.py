@@ -213,7 +213,9 @@ def _planning(session: Session, world: World) -> None:
     from app.referential.models import VisitType
 
     shared = factories.make_office(session, served=[world.a, world.b], name="Cabinet partagé")
-    only_b = factories.make_office(session, served=[world.b], name="Cabinet de l'autre collectivité")
+    only_b = factories.make_office(
+        session, served=[world.b], name="Cabinet de l'autre collectivité"
+    )
     professional = factories.make_professional(session)
     visit = session.scalar(select(VisitType).where(VisitType.code == "periodique"))
     start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=30), dt.time(9, 0))
