@@ -165,3 +165,43 @@ def test_an_employer_sees_only_his_collectivity_in_the_staff_list(login, users):
     page = web.get("/collectivityview/list/").get_data(as_text=True)
     assert "Commune A" in page and "Commune B" not in page
     assert web.get(f"/collectivityview/show/{users.collectivity_b.id}").status_code == 404
+
+
+def test_mail_goes_through_smtp_when_a_server_is_configured(app, db_ctx, monkeypatch):
+    import smtplib
+
+    sent = []
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout):
+            sent.append(("connect", host, port))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def starttls(self):
+            sent.append(("starttls",))
+
+        def login(self, user, password):
+            sent.append(("login", user))
+
+        def send_message(self, message):
+            sent.append(("send", message["To"], message["Subject"]))
+
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.cdg.example")
+    monkeypatch.setitem(app.config, "MAIL_PORT", 587)
+    monkeypatch.setitem(app.config, "MAIL_USERNAME", "medprev")
+    with db_ctx():
+        send_mail("rh@commune.fr", "Rappel", "Bonjour")
+    assert sent == [
+        ("connect", "smtp.cdg.example", 587),
+        ("starttls",),
+        ("login", "medprev"),
+        ("send", "rh@commune.fr", "Rappel"),
+    ]
+    with app.app_context():
+        assert outbox_entries() == [], "nothing written to the outbox when SMTP is used"
