@@ -95,6 +95,8 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get(
         "MAIL_DEFAULT_SENDER", "MédecinePrev <no-reply@medecineprev.local>"
     )
+    # The secretariat's mailbox: refusals of plages by employers are sent there.
+    SECRETARIAT_EMAIL = os.environ.get("SECRETARIAT_EMAIL", "secretariat@medecineprev.local")
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
