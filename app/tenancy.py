@@ -176,9 +176,11 @@ def _raw_session() -> Session:
 
 class TenantMixin:
     """A row owned by one collectivity. ``__tenant_agent__`` names the column holding the agent
-    id when a secondary account may only reach the rows of its assigned agents."""
+    id when a secondary account may only reach the rows of its assigned agents;
+    ``__tenant_user__`` the column holding the user id when it may only reach its own rows."""
 
     __tenant_agent__: ClassVar[str | None] = None
+    __tenant_user__: ClassVar[str | None] = None
 
     @declared_attr
     def collectivity_id(cls) -> Mapped[int]:  # noqa: N805
@@ -192,6 +194,9 @@ class TenantMixin:
         if scope.is_secondary and cls.__tenant_agent__:
             agent_column = getattr(cls, cls.__tenant_agent__)
             criteria = and_(criteria, agent_column.in_(assigned_agent_ids(scope)))
+        if scope.is_secondary and cls.__tenant_user__:
+            user_column = getattr(cls, cls.__tenant_user__)
+            criteria = and_(criteria, user_column == scope.secondary_user_id)
         return criteria
 
 

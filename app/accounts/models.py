@@ -6,12 +6,12 @@ import datetime as dt
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, and_
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.model import Base
 from app.core.types import LabelledEnum, UTCDateTime, enum_column, utcnow
-from app.tenancy import Scope, TenantMixin
+from app.tenancy import TenantMixin
 
 
 class PortalMembership(TenantMixin, Base):
@@ -22,6 +22,7 @@ class PortalMembership(TenantMixin, Base):
     """
 
     __tablename__ = "portal_membership"
+    __tenant_user__ = "user_id"
     __table_args__ = (UniqueConstraint("user_id", "collectivity_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -31,7 +32,9 @@ class PortalMembership(TenantMixin, Base):
     )
 
     user: Mapped[User] = relationship(User, foreign_keys=[user_id], lazy="joined")
-    primary_user: Mapped[User | None] = relationship(User, foreign_keys=[primary_user_id])
+    primary_user: Mapped[User | None] = relationship(
+        User, foreign_keys=[primary_user_id], lazy="joined"
+    )
     collectivity = relationship("Collectivity", lazy="joined")
 
     @property
@@ -45,13 +48,6 @@ class PortalMembership(TenantMixin, Base):
     @property
     def account_email(self) -> str:
         return self.user.email
-
-    @classmethod
-    def tenant_criteria(cls, scope: Scope) -> object:
-        criteria = cls.collectivity_id == scope.collectivity_id
-        if scope.is_secondary:
-            criteria = and_(criteria, cls.user_id == scope.secondary_user_id)
-        return criteria
 
 
 class SecurityQuestion(LabelledEnum):

@@ -249,7 +249,7 @@ class SecondaryAccountsView(BaseView):
     def index(self) -> Any:
         self._guard()
         memberships = services.secondary_memberships()
-        counts = {m.user_id: len(services.assigned_agent_ids(m.user_id)) for m in memberships}
+        counts = services.assignment_counts([m.user_id for m in memberships])
         return self.render_template(
             "accounts/secondary_list.html",
             title="Comptes secondaires",

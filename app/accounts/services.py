@@ -355,23 +355,6 @@ def create_primary_account(
     return user
 
 
-def add_membership(user_id: int, collectivity_id: int) -> None:
-    """Give a primary account one more collectivity (SSTRN « gestion de multiples comptes »)."""
-    user = db.session.get(User, user_id)
-    if user is None or roles.EMPLOYER_PRIMARY not in {r.name for r in user.roles}:
-        raise FieldError(
-            "Seul un compte employeur principal peut gérer plusieurs collectivités.", "user"
-        )
-    exists = db.session.scalar(
-        select(PortalMembership.id).where(
-            PortalMembership.user_id == user_id, PortalMembership.collectivity_id == collectivity_id
-        )
-    )
-    if exists:
-        raise FieldError("Ce compte gère déjà cette collectivité.", "collectivity")
-    db.session.add(PortalMembership(user_id=user_id, collectivity_id=collectivity_id))
-
-
 # ----------------------------------------------------------------------------------------------
 # Delegation: secondary accounts (SPEC A3, CDG69-PORTAIL « Comptes secondaires »)
 # ----------------------------------------------------------------------------------------------
@@ -410,6 +393,19 @@ def secondary_membership(user_id: int) -> PortalMembership:
     if membership is None:
         raise TenantViolation()
     return membership
+
+
+def assignment_counts(user_ids: list[int]) -> dict[int, int]:
+    """How many agents each secondary account manages (one query for the list)."""
+    if not user_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(AgentAssignment.user_id, func.count(AgentAssignment.id))
+            .where(AgentAssignment.user_id.in_(user_ids))
+            .group_by(AgentAssignment.user_id)
+        ).all()
+    )
 
 
 def assigned_agent_ids(user_id: int) -> set[int]:

@@ -11,13 +11,12 @@ import datetime as dt
 import decimal
 from typing import Any
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_appbuilder.fields import EnumField
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from markupsafe import Markup
 from marshmallow import ValidationError
@@ -549,11 +548,3 @@ class AppModelRestApi(ModelRestApi):
             return self._refused(error)
         self.post_delete(item)
         return self.response(200, message="Supprimé.")
-
-
-def interface(model: Any) -> SQLAInterface:
-    return SQLAInterface(model)
-
-
-def redirect_back(default: str) -> Any:
-    return redirect(request.referrer or default)

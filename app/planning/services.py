@@ -31,7 +31,6 @@ from app.referential.models import (
     Office,
     Professional,
     VisitType,
-    office_collectivity,
 )
 from app.rules import planning as rules
 from app.rules.errors import DomainError, FieldError
@@ -383,8 +382,7 @@ def convoke(plage_id: int) -> int:
             by_collectivity[appointment.collectivity_id].append(appointment)
     for collectivity_id, appointments in by_collectivity.items():
         collectivity = db.session.get(Collectivity, collectivity_id)
-        contact = collectivity.convocation_contact
-        recipient = (contact.email if contact and contact.email else None) or collectivity.email
+        recipient = collectivity.convocation_email
         if recipient:
             send_mail(
                 recipient,
@@ -481,8 +479,7 @@ def send_unfilled_reminders(today: dt.date | None = None) -> int:
         if free <= 0 or not rules.reminder_due(plage.day, today) or plage.reserved_for is None:
             continue
         collectivity = plage.reserved_for
-        contact = collectivity.convocation_contact
-        recipient = (contact.email if contact and contact.email else None) or collectivity.email
+        recipient = collectivity.convocation_email
         if recipient:
             send_mail(
                 recipient,
@@ -501,13 +498,3 @@ def _secretariat_address() -> str:
     from flask import current_app
 
     return str(current_app.config.get(SECRETARIAT_ADDRESS_KEY) or "secretariat@medecineprev.local")
-
-
-def served_offices(collectivity_id: int) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(office_collectivity.c.office_id).where(
-                office_collectivity.c.collectivity_id == collectivity_id
-            )
-        )
-    )

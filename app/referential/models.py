@@ -215,6 +215,12 @@ class Collectivity(Base):
     def convocation_contact(self) -> Contact | None:
         return next((c for c in self.contacts if c.function is ContactFunction.convocation), None)
 
+    @property
+    def convocation_email(self) -> str | None:
+        """Where convocations and reminders go: the convocation contact, else the collectivity."""
+        contact = self.convocation_contact
+        return (contact.email if contact and contact.email else None) or self.email
+
 
 class Contact(TenantMixin, Base):
     """A person of the collectivity the CDG talks to, with his function."""

@@ -13,7 +13,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    and_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,7 +21,7 @@ from app.core.model import Base
 from app.core.types import LabelledEnum, UTCDateTime, enum_column
 from app.referential.models import Civility, ContractType, Risk
 from app.rules.formatting import fold
-from app.tenancy import Scope, TenantMixin
+from app.tenancy import TenantMixin
 
 
 class AgentStatus(LabelledEnum):
@@ -133,6 +132,7 @@ class AgentAssignment(TenantMixin, Base):
     """An agent managed by a secondary account (the primary account manages them all)."""
 
     __tablename__ = "agent_assignment"
+    __tenant_user__ = "user_id"
     __tenant_parent__ = "agent"
     __table_args__ = (UniqueConstraint("agent_id", "user_id"),)
 
@@ -141,13 +141,6 @@ class AgentAssignment(TenantMixin, Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), index=True)
 
     agent: Mapped[Agent] = relationship(back_populates="assignments")
-
-    @classmethod
-    def tenant_criteria(cls, scope: Scope) -> object:
-        criteria = cls.collectivity_id == scope.collectivity_id
-        if scope.is_secondary:
-            criteria = and_(criteria, cls.user_id == scope.secondary_user_id)
-        return criteria
 
 
 class RadiationCategory(LabelledEnum):

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import g, has_request_context
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, or_, select
 
 from app.core import clock
 from app.extensions import db
@@ -66,12 +66,12 @@ def _risks_by_code() -> dict[str, Risk]:
     return {risk.code: risk for risk in db.session.scalars(select(Risk))}
 
 
-def similar_positions(pcs_code: str, exclude_id: int | None = None) -> list[WorkPosition]:
+def similar_positions(pcs_code: str, collectivity_id: int | None) -> list[WorkPosition]:
     """Positions of the collectivity with the same PCS code, closed ones included (SSTRN)."""
-    query = select(WorkPosition).where(WorkPosition.pcs_code == pcs_code)
-    if exclude_id:
-        query = query.where(WorkPosition.id != exclude_id)
-    return list(db.session.scalars(query.order_by(WorkPosition.is_closed, WorkPosition.label)))
+    query = select(WorkPosition).where(WorkPosition.pcs_code == (pcs_code or "").strip().lower())
+    if collectivity_id:
+        query = query.where(WorkPosition.collectivity_id == collectivity_id)
+    return list(db.session.scalars(query.order_by(WorkPosition.is_closed, WorkPosition.label_key)))
 
 
 def held_by_present_agent(position_id: int, on: dt.date | None = None) -> bool:
@@ -192,12 +192,3 @@ def delete_position(position: WorkPosition) -> str:
         return "Ce poste figure dans la carrière d'anciens agents : il est clôturé plutôt que supprimé."
     db.session.delete(position)
     return "Poste supprimé."
-
-
-def open_positions_count() -> int:
-    return (
-        db.session.scalar(
-            select(func.count(WorkPosition.id)).where(WorkPosition.is_closed.is_(False))
-        )
-        or 0
-    )

@@ -263,7 +263,9 @@ class PositionsView(BaseView):
             collectivity_choices() if not current_scope().is_employer else []
         )
         if request.method == "POST" and form.validate_on_submit():
-            similar = self._similar(form)
+            similar = position_services.similar_positions(
+                form.pcs_code.data, _requested_collectivity()
+            )
             if similar and request.form.get("confirm") != "1":
                 flash(
                     "Nous avons détecté un ou plusieurs poste(s) similaire(s) listé(s) ci-dessous. "
@@ -277,17 +279,6 @@ class PositionsView(BaseView):
                 flash("Poste de travail enregistré.", "success")
                 return redirect(url_for("PositionsView.index"))
         return self._form_page(form, None)
-
-    @staticmethod
-    def _similar(form: Any) -> list[WorkPosition]:
-        code = (form.pcs_code.data or "").strip().lower()
-        query = select(WorkPosition).where(WorkPosition.pcs_code == code)
-        collectivity_id = _requested_collectivity()
-        if collectivity_id:
-            query = query.where(WorkPosition.collectivity_id == collectivity_id)
-        return list(
-            db.session.scalars(query.order_by(WorkPosition.is_closed, WorkPosition.label_key))
-        )
 
     @expose("/<int:position_id>/modifier", methods=["GET", "POST"])
     @has_access
@@ -309,15 +300,9 @@ class PositionsView(BaseView):
 
     def _lifecycle(self, position_id: int, action: Any, message: str) -> Any:
         position = _get_or_404(WorkPosition, position_id)
-        try:
-            result = action(position)
-            db.session.flush()
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(result if isinstance(result, str) else message, "success")
+        ran = run_service(lambda: action(position))
+        if ran:
+            flash(ran.result if isinstance(ran.result, str) else message, "success")
         return redirect(request.referrer or url_for("PositionsView.index"))
 
     @expose("/<int:position_id>/cloturer", methods=["POST"])
@@ -349,6 +334,15 @@ def _position_choices(collectivity_id: int | None) -> list[tuple[int, str]]:
         (p.id, f"{p.label} – {p.pcs_code}")
         for p in db.session.scalars(query.order_by(WorkPosition.label_key))
     ]
+
+
+def _contract_input(form: Any) -> agent_services.ContractInput:
+    return agent_services.ContractInput(
+        form.work_position_id.data,
+        form.contract_type_id.data,
+        form.start_date.data,
+        form.end_date.data,
+    )
 
 
 def _contract_type_choices() -> list[tuple[int, str]]:
@@ -593,12 +587,7 @@ class AgentsView(BaseView):
         form.work_position_id.choices = _position_choices(agent.collectivity_id)
         form.contract_type_id.choices = _contract_type_choices()
         if request.method == "POST" and form.validate_on_submit():
-            data = agent_services.ContractInput(
-                form.work_position_id.data,
-                form.contract_type_id.data,
-                form.start_date.data,
-                form.end_date.data,
-            )
+            data = _contract_input(form)
             if run_service(lambda: agent_services.add_contract(agent, data), form):
                 flash("Contrat ajouté à la carrière.", "success")
                 return redirect(url_for("AgentsView.detail", agent_id=agent_id))
@@ -619,12 +608,7 @@ class AgentsView(BaseView):
         form.work_position_id.choices = choices
         form.contract_type_id.choices = _contract_type_choices()
         if request.method == "POST" and form.validate_on_submit():
-            data = agent_services.ContractInput(
-                form.work_position_id.data,
-                form.contract_type_id.data,
-                form.start_date.data,
-                form.end_date.data,
-            )
+            data = _contract_input(form)
             if run_service(lambda: agent_services.update_contract(contract, data), form):
                 flash("Contrat modifié.", "success")
                 return redirect(url_for("AgentsView.detail", agent_id=agent_id))
@@ -636,14 +620,8 @@ class AgentsView(BaseView):
     @has_access
     def remove(self, agent_id: int) -> Any:
         agent = _get_or_404(Agent, agent_id)
-        try:
-            agent_services.delete_agent(agent)
-            db.session.flush()
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
+        if not run_service(lambda: agent_services.delete_agent(agent)):
             return redirect(url_for("AgentsView.detail", agent_id=agent_id))
-        db.session.commit()
         flash("Agent supprimé.", "success")
         return redirect(url_for("AgentsView.index"))
 

@@ -275,3 +275,39 @@ def test_the_assignment_service_refuses_another_collectivitys_agent_even_without
     )
     with app.test_request_context(), scope_as(scope), pytest.raises(TenantViolation):
         services.assign_agents(users.secondary_a.id, [foreign])
+
+
+def test_the_secondary_accounts_list_runs_a_constant_number_of_queries(
+    login, users, db_ctx, count_queries
+):
+    web = login(users.primary_a)
+    counts = []
+    for total in (5, 50):
+        with db_ctx() as session:
+            existing = session.scalar(
+                select(func.count(PortalMembership.id)).where(
+                    PortalMembership.primary_user_id == users.primary_a.id
+                )
+            )
+            for _ in range(total - existing):
+                secondary = factories.make_user(
+                    session,
+                    roles.EMPLOYER_SECONDARY,
+                    collectivity=users.collectivity_a,
+                    primary=users.primary_a,
+                )
+                agent = make_agent(session, users.collectivity_a)
+                session.add(
+                    AgentAssignment(
+                        agent_id=agent.id,
+                        user_id=secondary.id,
+                        collectivity_id=users.collectivity_a.id,
+                    )
+                )
+        web.get("/portail/comptes-secondaires/")
+        with count_queries() as counter:
+            page = web.get("/portail/comptes-secondaires/")
+        assert page.status_code == 200
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts
+    assert ">1</td>" in page.get_data(as_text=True), "each account shows its number of agents"

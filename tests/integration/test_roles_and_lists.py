@@ -51,6 +51,10 @@ def _fill(session, rows: int) -> None:
             )
         )
         factories.make_office(session, served=[collectivity])
+        primary = factories.make_user(session, roles.EMPLOYER_PRIMARY, collectivity=collectivity)
+        factories.make_user(
+            session, roles.EMPLOYER_SECONDARY, collectivity=collectivity, primary=primary
+        )
 
 
 LIST_URLS = [
@@ -60,6 +64,7 @@ LIST_URLS = [
     "/officeview/list/?psize_OfficeView=100",
     "/professionalview/list/?psize_ProfessionalView=100",
     "/auditlogview/list/?psize_AuditLogView=100",
+    "/comptes-employeurs/list/?psize_EmployerAccountView=100",
     "/riskeffectview/list/?psize_RiskEffectView=100",
     "/tariffview/list/?psize_TariffView=100",
 ]
