@@ -308,11 +308,7 @@ def exit_agent(agent: Agent, exit_date: dt.date) -> int:
 
 def active_clause(on: dt.date) -> Any:
     """EXISTS a contract running on that date (SPEC C2 « En activité »)."""
-    return exists().where(
-        Contract.agent_id == Agent.id,
-        Contract.start_date <= on,
-        or_(Contract.end_date.is_(None), Contract.end_date >= on),
-    )
+    return exists().where(Contract.agent_id == Agent.id, Contract.running_on(on))
 
 
 COUNT_CAP = 5000

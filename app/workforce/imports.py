@@ -274,7 +274,7 @@ def exits_template(collectivity_id: int, on: dt.date | None = None) -> bytes:
         .join(Agent, Agent.id == Contract.agent_id)
         .where(
             Contract.collectivity_id == collectivity_id,
-            (Contract.end_date.is_(None)) | (Contract.end_date >= on),
+            Contract.open_on(on),
         )
         .order_by(Agent.birth_name, Agent.first_name, Contract.start_date)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -13,6 +14,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -265,6 +268,16 @@ class Contract(TenantMixin, Base):
 
     def is_running(self, on: dt.date) -> bool:
         return self.start_date <= on and (self.end_date is None or self.end_date >= on)
+
+    @classmethod
+    def open_on(cls, on: dt.date) -> Any:
+        """SQL: the contract has not ended on that date (running or future)."""
+        return or_(cls.end_date.is_(None), cls.end_date >= on)
+
+    @classmethod
+    def running_on(cls, on: dt.date) -> Any:
+        """SQL twin of ``is_running``."""
+        return and_(cls.start_date <= on, cls.open_on(on))
 
     @property
     def position_label(self) -> str:

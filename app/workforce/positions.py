@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import g, has_request_context
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, select
 
 from app.core import clock
 from app.extensions import db
@@ -79,14 +79,23 @@ def held_by_present_agent(position_id: int, on: dt.date | None = None) -> bool:
     on = on or clock.today()
     return bool(
         db.session.scalar(
-            select(
-                exists().where(
-                    Contract.work_position_id == position_id,
-                    or_(Contract.end_date.is_(None), Contract.end_date >= on),
-                )
-            )
+            select(exists().where(Contract.work_position_id == position_id, Contract.open_on(on)))
         )
     )
+
+
+def present_agent_counts(position_ids: list[int], on: dt.date | None = None) -> dict[int, int]:
+    """How many agents hold each position on that date (one grouped query for a list page)."""
+    if not position_ids:
+        return {}
+    rows = db.session.execute(
+        select(Contract.work_position_id, func.count(func.distinct(Contract.agent_id)))
+        .where(
+            Contract.work_position_id.in_(position_ids), Contract.running_on(on or clock.today())
+        )
+        .group_by(Contract.work_position_id)
+    ).all()
+    return dict(rows)
 
 
 def ever_held(position_id: int) -> bool:

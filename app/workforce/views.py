@@ -149,7 +149,7 @@ class PositionsView(BaseView):
                 .offset((page - 1) * size)
             )
         )
-        held = self._present_counts([p.id for p in positions])
+        held = position_services.present_agent_counts([p.id for p in positions])
         effects = position_services.risk_effects()
         today = clock.today()
         rows = [(p, follow_up(p.risk_codes, effects, today), held.get(p.id, 0)) for p in positions]
@@ -168,22 +168,6 @@ class PositionsView(BaseView):
             can_write=self.appbuilder.sm.has_access("can_write", Res.WORK_POSITION),
             can_delete=self.appbuilder.sm.has_access("can_delete", Res.WORK_POSITION),
         )
-
-    @staticmethod
-    def _present_counts(position_ids: list[int]) -> dict[int, int]:
-        if not position_ids:
-            return {}
-        today = clock.today()
-        rows = db.session.execute(
-            select(Contract.work_position_id, func.count(func.distinct(Contract.agent_id)))
-            .where(
-                Contract.work_position_id.in_(position_ids),
-                Contract.start_date <= today,
-                or_(Contract.end_date.is_(None), Contract.end_date >= today),
-            )
-            .group_by(Contract.work_position_id)
-        ).all()
-        return dict(rows)
 
     @expose("/suivi")
     @has_access
