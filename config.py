@@ -37,6 +37,14 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "oui", "on"}
 
 
+def secure_cookies(public_url: str) -> bool:
+    """Session and remember-me cookies are sent over HTTPS only when the public address is
+    https; SESSION_COOKIE_SECURE=true forces it (a TLS proxy in front of an http PUBLIC_URL)."""
+    return public_url.strip().lower().startswith("https://") or env_bool(
+        "SESSION_COOKIE_SECURE", False
+    )
+
+
 class Config:
     APP_NAME = "MédecinePrev"
     APP_ICON = ""
@@ -79,7 +87,10 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+    SESSION_COOKIE_SECURE = secure_cookies(os.environ.get("PUBLIC_URL", ""))
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "Europe/Paris"

@@ -13,7 +13,7 @@ def create_app(config_object: str | object = "config.Config", **overrides: Any) 
     from app import models  # noqa: F401  - every model mapped before anything else
     from app.accounts import context as portal_context
     from app.cli import register_commands
-    from app.core import paging
+    from app.core import headers, input_guard, paging
     from app.core.formatting import register_filters
     from app.extensions import csrf, db, migrate
     from app.views import register_views
@@ -21,12 +21,14 @@ def create_app(config_object: str | object = "config.Config", **overrides: Any) 
     app = Flask(__name__)
     app.config.from_object(config_object)
     app.config.update(overrides)
+    _secure_cookies(app)
 
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True
     )
     paging.install()
+    input_guard.install(app)  # before any route: it replaces the ``int`` URL converter
 
     with app.app_context():
         appbuilder = AppBuilder(update_perms=False)
@@ -44,6 +46,14 @@ def create_app(config_object: str | object = "config.Config", **overrides: Any) 
         appbuilder.sm.limiter.limit(app.config["AUTH_RATE_LIMIT"], methods=["POST"])(
             security_api.blueprint
         )
+        # So are the first-connection and forgotten-password requests (per address; per
+        # account, see app/accounts/services.py).
+        password_links = next(
+            v for v in appbuilder.baseviews if v.__class__.__name__ == "PasswordLinkView"
+        )
+        appbuilder.sm.limiter.limit(app.config["AUTH_RATE_LIMIT"], methods=["POST"])(
+            password_links.blueprint
+        )
 
     # After AppBuilder: its before_request sets g.user, which the French error pages need when
     # the CSRF check refuses a request.
@@ -53,7 +63,16 @@ def create_app(config_object: str | object = "config.Config", **overrides: Any) 
     app.context_processor(lambda: {"appbuilder": app.appbuilder})
     register_commands(app)
     _register_error_handlers(app)
+    headers.register(app)
     return app
+
+
+def _secure_cookies(app: Flask) -> None:
+    """An https PUBLIC_URL (also when given as an override) puts the Secure flag on cookies."""
+    from config import secure_cookies
+
+    if secure_cookies(str(app.config.get("PUBLIC_URL", ""))):
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
 
 
 def _migrations_dir() -> Any:
@@ -113,3 +132,36 @@ def _register_error_handlers(app: Flask) -> None:
         return render_template("medprev/error.html", code=413, message=message), 413
 
     app.register_error_handler(413, _too_large)
+
+    from sqlalchemy.exc import StatementError
+    from werkzeug.exceptions import BadRequest
+
+    from app.core.input_guard import BadInput, bad_input_message
+
+    def _bad_request(error: BadRequest) -> Any:
+        db.session.rollback()
+        message = error.message if isinstance(error, BadInput) else "Requête invalide."
+        if request.path.startswith("/api/"):
+            return jsonify(message=message), 400
+        return render_template("medprev/error.html", code=400, message=message), 400
+
+    app.register_error_handler(BadRequest, _bad_request)
+
+    def _refused_value(error: Exception) -> Any:
+        """A value the database or a column type refused (out of range, unknown code)."""
+        message = bad_input_message(error)
+        if message is None:
+            raise error
+        return _bad_request(BadInput(message))
+
+    app.register_error_handler(StatementError, _refused_value)
+    app.register_error_handler(OverflowError, _refused_value)
+
+    def _too_many_requests(error: Exception) -> Any:
+        # Flask-Limiter throttles the logins (web and API): answer in French, JSON on the API.
+        message = "Trop de tentatives : réessayez dans quelques instants."
+        if request.path.startswith("/api/"):
+            return jsonify(message=message), 429
+        return render_template("medprev/error.html", code=429, message=message), 429
+
+    app.register_error_handler(429, _too_many_requests)

@@ -81,7 +81,8 @@ def users_create(
     primary_username: str | None,
 ) -> None:
     """Crée un utilisateur ; un employeur est rattaché à sa collectivité."""
-    from app.accounts.services import AccountError, create_user
+    from app.accounts.services import create_user
+    from app.rules.errors import DomainError
 
     try:
         user = create_user(
@@ -94,7 +95,7 @@ def users_create(
             siret=siret,
             primary_username=primary_username,
         )
-    except AccountError as error:
+    except DomainError as error:  # an AccountError, or an address refused at the flush
         db.session.rollback()
         click.echo(f"Erreur : {error.message}", err=True)
         sys.exit(1)

@@ -520,7 +520,8 @@ def _referential(context: DemoContext) -> None:
 
 def _slug(name: str) -> str:
     table = str.maketrans("éèêëàâîïôöûüç'’ ", "eeeeaaiioouuc---")
-    return "-".join(filter(None, name.lower().translate(table).split("-")))[:40]
+    # Cut at 40 characters without leaving a hyphen at the end (not allowed in a domain name).
+    return "-".join(filter(None, name.lower().translate(table).split("-")))[:40].rstrip("-")
 
 
 def _add_user(
@@ -567,8 +568,13 @@ def _staff_accounts(context: DemoContext) -> None:
     context.summary["comptes du CDG"] = 5
 
 
+# The secret question of the demo employer accounts (« Mot de passe oublié »).
+DEMO_ANSWER = "Médor"
+
+
 def _employer_accounts(context: DemoContext) -> None:
-    from app.accounts.services import set_siret_question
+    from app.accounts.models import SecurityQuestion
+    from app.accounts.services import set_security_question
 
     session = context.session
     count = 0
@@ -584,7 +590,7 @@ def _employer_accounts(context: DemoContext) -> None:
         )
         session.flush()
         session.add(PortalMembership(user_id=primary.id, collectivity_id=collectivity.id))
-        set_siret_question(primary.id, collectivity.siret)
+        set_security_question(primary.id, SecurityQuestion.animal, DEMO_ANSWER)
         count += 1
         if index == 1:
             _, first, last = context.person()
@@ -604,7 +610,7 @@ def _employer_accounts(context: DemoContext) -> None:
                     primary_user_id=primary.id,
                 )
             )
-            set_siret_question(secondary.id, collectivity.siret)
+            set_security_question(secondary.id, SecurityQuestion.animal, DEMO_ANSWER)
             # The technical department's account manages the agents of the technical services.
             technical = ("Services techniques", "Espaces verts", "Voirie")
             for agent in context.agents:
@@ -904,7 +910,12 @@ def _write_accounts_file(context: DemoContext) -> None:
         / "demo-accounts.txt"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"Mot de passe de tous les comptes de démonstration : {context.password}", ""]
+    lines = [
+        f"Mot de passe de tous les comptes de démonstration : {context.password}",
+        "Question de sécurité des comptes employeurs : « Nom de votre premier animal de "
+        f"compagnie », réponse « {DEMO_ANSWER} ».",
+        "",
+    ]
     lines += [f"{a.username:<24} {a.role:<22} {a.description}" for a in context.accounts]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)

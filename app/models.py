@@ -2,7 +2,12 @@
 
 from flask_appbuilder.security.sqla.models import Role, User
 
-from app.accounts.models import AccountSecurity, PasswordToken, PortalMembership
+from app.accounts.models import (
+    AccountSecurity,
+    PasswordHistory,
+    PasswordToken,
+    PortalMembership,
+)
 from app.core.audit import AuditLog
 from app.planning.models import Appointment, Plage, PlageRefusal
 from app.referential.models import (
@@ -53,6 +58,7 @@ __all__ = [
     "HealthTeamMember",
     "Mission",
     "Office",
+    "PasswordHistory",
     "PasswordToken",
     "PcsCode",
     "PortalMembership",
@@ -65,3 +71,19 @@ __all__ = [
     "User",
     "VisitType",
 ]
+
+
+def _sqlite_autoincrement() -> None:
+    """Ids are never reused: on SQLite a table needs AUTOINCREMENT for that (PostgreSQL
+    sequences never go back). Every table with a single integer key of its own gets it."""
+    from sqlalchemy import Integer
+
+    from app.extensions import metadata
+
+    for table in metadata.tables.values():
+        keys = list(table.primary_key.columns)
+        if len(keys) == 1 and isinstance(keys[0].type, Integer) and not keys[0].foreign_keys:
+            table.dialect_options["sqlite"]["autoincrement"] = True
+
+
+_sqlite_autoincrement()

@@ -253,6 +253,29 @@ class SecurityManager(FabSecurityManager):
                 services.clear_lock(authenticated.id)
             return authenticated
 
+    # Sessions and tokens name a user by id *and* security stamp (app/accounts/stamps.py).
+    def load_user(self, pk: Any) -> Any:
+        from app.accounts import stamps
+
+        return stamps.user_from_session(pk)
+
+    def load_user_jwt(self, _jwt_header: Any, jwt_data: dict[str, Any]) -> Any:
+        from flask import g
+
+        from app.accounts import stamps
+
+        user = stamps.user_from_token(jwt_data)
+        if user is not None:
+            g.user = user
+        return user
+
+    def create_jwt_manager(self, app: Any) -> Any:
+        from app.accounts import stamps
+
+        jwt_manager = super().create_jwt_manager(app)
+        stamps.install(app, jwt_manager)
+        return jwt_manager
+
     def create_builtin_roles(self) -> dict[str, Any]:
         # Filled by install_roles() once every view and menu is registered.
         return {}

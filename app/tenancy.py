@@ -9,6 +9,10 @@ the caller could not read is refused (``TenantViolation``) and the transaction r
 
 Staff roles and trusted code (CLI, jobs, tests' set-up) are unrestricted; an unknown user or an
 employer without a collectivity sees nothing (fail closed).
+
+A secondary account sees only its agents, but the business rules that protect the collectivity
+as a whole (appointments left on a plage, a position still held, duplicates) count every row of
+the collectivity: services run them in ``collectivity_scope()``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from flask import g, has_request_context, session
@@ -89,6 +93,27 @@ def scope_as(scope: Scope) -> Iterator[Scope]:
 
 def system_scope() -> Any:
     return scope_as(SYSTEM)
+
+
+def collectivity_of(collectivity_id: int) -> Scope:
+    """What a collectivity as a whole sees (its primary account's view): to check that a staff
+    change leaves every row of that collectivity readable."""
+    return Scope(ScopeKind.EMPLOYER, collectivity_id=collectivity_id)
+
+
+@contextmanager
+def collectivity_scope() -> Iterator[Scope]:
+    """Run a business check in the caller's collectivity as a whole: a secondary account counts
+    the rows of the whole collectivity (its primary's appointments, the contracts of agents it
+    does not manage), as its primary would. Rules that protect the collectivity (« you still
+    have appointments on this plage », « a present agent holds this position », duplicates) read
+    in this scope; staff and trusted code keep theirs. For reads: writes stay checked against
+    the collectivity, but what the secondary may change is decided before, in its own scope."""
+    scope = current_scope()
+    if scope.is_secondary:
+        scope = replace(scope, secondary_user_id=None)
+    with scope_as(scope) as widened:
+        yield widened
 
 
 def current_scope() -> Scope:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask_appbuilder import AppBuilder
+from flask_appbuilder import AppBuilder, ModelView
 
 from app.accounts import portal_views as portal
 from app.accounts import views as accounts
 from app.core.admin_views import AuditLogView, OutboxView
+from app.core.emails import add_email_validators
 from app.planning import api as planning_api
 from app.planning import views as planning
 from app.referential import api as referential_api
@@ -147,3 +148,9 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_api(workforce_api.ContractApi)
     appbuilder.add_api(planning_api.PlageApi)
     appbuilder.add_api(planning_api.AppointmentApi)
+
+    # Every generated form with an e-mail column checks it (FAB's own user screens included).
+    for view in appbuilder.baseviews:
+        if isinstance(view, ModelView):
+            for form in (view.add_form, view.edit_form):
+                add_email_validators(form, view.datamodel.obj)

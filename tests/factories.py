@@ -24,7 +24,7 @@ from app.referential.models import (
     TariffCategory,
 )
 
-PASSWORD = "Motdepasse-1"
+PASSWORD = "Lavande-Verte-7"
 _sequence = itertools.count(1)
 
 

@@ -11,6 +11,7 @@ answer 403/404 (or an empty result).
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -662,3 +663,213 @@ def _api_post_foreign_references(
             report.cases += 1
             if response.status_code == 201:
                 report.leak(f"API POST {url} accepted {column.name}={forbidden[target][0]}")
+
+
+def identity_replay_leaks(app: Flask, stolen_web: Any, token: str) -> tuple[int, list[str]]:
+    """Every GET route without arguments, tried with the cookie and the API token of an account
+    that no longer exists (its id now names another account): anything that answers as a
+    signed-in user is a leak. Returns (attempts, leaks)."""
+    anonymous = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    attempts, leaks = 0, []
+    for rule in app.url_map.iter_rules():
+        if rule.arguments or "GET" not in (rule.methods or ()) or rule.endpoint == "static":
+            continue
+        url = rule.rule
+        attempts += 1
+        if url.startswith("/api/"):
+            response = anonymous.get(url, headers=headers)
+            if response.status_code == 200 and anonymous.get(url).status_code != 200:
+                leaks.append(f"API {url}")
+            continue
+        if stolen_web.get(url).status_code == 200 and anonymous.get(url).status_code != 200:
+            leaks.append(url)
+    return attempts, leaks
+
+
+# ----------------------------------------------------------------------------------------------
+# Step: a secondary account acts on the collectivity's shared objects (security issue 8)
+# ----------------------------------------------------------------------------------------------
+
+# The refusal each collectivity-wide rule answers (a 403 of the matrix is a refusal too).
+HELD_PLAGE = "Votre collectivité a des rendez-vous sur cette plage"
+FULL_PLAGE = "Plus aucune place n'est disponible sur cette plage"
+HELD_POSITION = "agent présent"
+DUPLICATE_AGENT = "Cet agent existe déjà"
+
+
+@dataclass
+class SharedObjects:
+    """A's objects the whole collectivity shares, each holding a row of the agent A's secondary
+    account does not manage (booked or held through the primary account)."""
+
+    reserved_plage: int  # reserved for A, with the primary's appointment on it
+    full_plage: int  # A's one-unit plage the primary filled
+    primary_appointment: int
+    held_position: int  # held by the agent the secondary does not manage
+    hidden_agent: int
+    visible_agent: int
+
+
+def build_shared_objects(session: Session, world: World) -> SharedObjects:
+    from app.planning.models import Appointment, AppointmentStatus, Plage, PlageNature, PlageState
+    from app.referential.models import VisitType
+    from app.workforce.models import Contract
+
+    visible, hidden, _ = world.ids["agents"]
+    office = factories.make_office(session, served=[world.a], name="Cabinet de A")
+    professional = factories.make_professional(session, last_name="PARTAGE")
+    visit = session.scalar(select(VisitType).where(VisitType.code == "periodique"))
+    start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=40), dt.time(9, 0))
+    plages = []
+    for hour, minutes in ((0, 60), (2, 20)):
+        plage = Plage(
+            office_id=office.id,
+            professional_id=professional.id,
+            starts_at=start + dt.timedelta(hours=hour),
+            ends_at=start + dt.timedelta(hours=hour, minutes=minutes),
+            appointment_minutes=20,
+            nature=PlageNature.medecin,
+            state=PlageState.reservee,
+            reserved_for_id=world.a.id,
+        )
+        session.add(plage)
+        session.flush()
+        plages.append(plage)
+    appointments = []
+    for plage in plages:
+        appointment = Appointment(
+            plage_id=plage.id,
+            slot_index=0,
+            agent_id=hidden,
+            collectivity_id=world.a.id,
+            starts_at=plage.starts_at,
+            visit_type_id=visit.id,
+            status=AppointmentStatus.reservee,
+            booked_by_id=world.primary_a.id,
+        )
+        session.add(appointment)
+        appointments.append(appointment)
+    session.flush()
+    held = session.scalar(select(Contract.work_position_id).where(Contract.agent_id == hidden))
+    return SharedObjects(
+        reserved_plage=plages[0].id,
+        full_plage=plages[1].id,
+        primary_appointment=appointments[0].id,
+        held_position=held,
+        hidden_agent=hidden,
+        visible_agent=visible,
+    )
+
+
+def secondary_acts_on_shared_objects(
+    app: Flask, web: Any, api: Any, shared: SharedObjects, scope: Scope
+) -> list[str]:
+    """As A's secondary account, try every action on objects the collectivity shares; each
+    must be refused by the collectivity-wide rule (with its message) or by the matrix / scope.
+    Returns what was accepted or refused without the rule's message."""
+    from app.extensions import db
+    from app.rules.errors import DomainError
+    from app.tenancy import scope_as
+    from app.workforce import positions
+    from app.workforce.models import WorkPosition
+
+    problems: list[str] = []
+
+    def expect(label: str, response: Any, statuses: tuple[int, ...], message: str = "") -> None:
+        body = html.unescape(response.get_data(as_text=True))
+        if response.is_json:
+            body = str((response.get_json() or {}).get("message", body))
+        if response.status_code not in statuses or (message and message not in body):
+            problems.append(f"{label}: {response.status_code} {body[:200]!r}")
+
+    def follow(response: Any) -> Any:
+        if response.status_code == 302:
+            return web.get(response.headers["Location"])
+        return response
+
+    token = {"csrf_token": web.csrf_token_value}
+    plage, full = shared.reserved_plage, shared.full_plage
+    # Refuse a reserved plage holding the primary's appointment.
+    expect(
+        "API refuse",
+        api.post(f"/api/v1/plage/{plage}/refuse", json={"reason": "Indisponible"}),
+        (400,),
+        HELD_PLAGE,
+    )
+    expect(
+        "web refuse",
+        follow(
+            web.post(
+                f"/portail/consultations/plage/{plage}/refuser",
+                data={**token, "reason": "Indisponible"},
+            )
+        ),
+        (200,),
+        HELD_PLAGE,
+    )
+    # Cancel the primary's appointment (an agent the secondary does not manage).
+    appointment = shared.primary_appointment
+    expect("API cancel", api.post(f"/api/v1/appointment/{appointment}/cancel"), (404,))
+    expect(
+        "web cancel",
+        web.post(f"/portail/consultations/rendez-vous/{appointment}/annuler", data=token),
+        (404,),
+    )
+    # Book into a plage the primary's bookings fill.
+    booking = {"agent_id": shared.visible_agent, "visit_type": "periodique", "comment": ""}
+    expect("API book", api.post(f"/api/v1/plage/{full}/book", json=booking), (409,), FULL_PLAGE)
+    expect(
+        "web book",
+        web.post(
+            f"/portail/consultations/plage/{full}/reserver",
+            data={**token, **booking, "confirm": "1"},
+        ),
+        (200,),
+        FULL_PLAGE,
+    )
+    # Delete, close or edit a position held by an agent the secondary does not manage.
+    position = shared.held_position
+    for action in ("supprimer", "cloturer"):
+        response = follow(web.post(f"/postes/{position}/{action}", data=token))
+        expect(f"web position {action}", response, (403, 200), "")
+        if response.status_code == 200 and HELD_POSITION not in html.unescape(
+            response.get_data(as_text=True)
+        ):
+            problems.append(f"web position {action}: accepted")
+    expect("API position delete", api.delete(f"/api/v1/work_position/{position}"), (403,))
+    with app.app_context(), scope_as(scope):
+        item = db.session.get(WorkPosition, position)
+        for name, service in (
+            ("delete_position", positions.delete_position),
+            ("close_position", positions.close_position),
+        ):
+            try:
+                service(item)
+                db.session.flush()
+            except DomainError as error:
+                if HELD_POSITION not in error.message:
+                    problems.append(f"{name}: {error.message}")
+            except Exception as error:  # the database refused what the rule let through
+                problems.append(f"{name}: accepted, then {type(error).__name__}")
+            else:
+                problems.append(f"{name}: accepted under the secondary's scope")
+            db.session.rollback()
+            item = db.session.get(WorkPosition, position)
+    # Create again an agent of the collectivity the secondary does not manage.
+    with app.app_context():
+        from app.tenancy import system_scope
+        from app.workforce.models import Agent
+
+        with system_scope():
+            hidden = db.session.get(Agent, shared.hidden_agent)
+            duplicate = {
+                "civility": hidden.civility.name,
+                "first_name": hidden.first_name,
+                "birth_name": hidden.birth_name,
+                "birth_date": hidden.birth_date.isoformat(),
+            }
+    expect(
+        "API duplicate agent", api.post("/api/v1/agent/", json=duplicate), (400,), DUPLICATE_AGENT
+    )
+    return problems

@@ -12,10 +12,11 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-from app.accounts.models import SecurityQuestion
+from app.accounts.models import SELECTABLE_QUESTIONS
 from app.accounts.passwords import POLICY
+from app.core.emails import EmailAddress
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -23,7 +24,8 @@ REQUIRED = "Ce champ est obligatoire."
 def _question_field() -> SelectField:
     return SelectField(
         "Question de sécurité",
-        choices=[("", "— choisissez votre question —"), *SecurityQuestion.choices()],
+        choices=[("", "— choisissez votre question —")]
+        + [(q.name, q.value) for q in SELECTABLE_QUESTIONS],
         validators=[DataRequired(REQUIRED)],
         widget=Select2Widget(),
     )
@@ -41,6 +43,19 @@ class PasswordLinkRequestForm(FlaskForm):
     )
 
 
+class FirstConnectionForm(FlaskForm):
+    username = StringField(
+        "Identifiant",
+        validators=[DataRequired(REQUIRED), Length(max=128)],
+        widget=BS3TextFieldWidget(),
+    )
+    siret = StringField(
+        "Numéro SIRET de votre collectivité",
+        validators=[DataRequired(REQUIRED), Length(max=40)],
+        widget=BS3TextFieldWidget(),
+    )
+
+
 class SetPasswordForm(FlaskForm):
     password = PasswordField(
         "Nouveau mot de passe",
@@ -52,6 +67,17 @@ class SetPasswordForm(FlaskForm):
         "Confirmation du mot de passe",
         validators=[DataRequired(REQUIRED)],
         widget=BS3PasswordFieldWidget(),
+    )
+
+
+class FirstPasswordForm(SetPasswordForm):
+    """The first password comes with the secret question that will protect it."""
+
+    question = _question_field()
+    answer = StringField(
+        "Réponse (gardez-la pour vous)",
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        widget=BS3TextFieldWidget(),
     )
 
 
@@ -85,7 +111,7 @@ class SecondaryAccountForm(FlaskForm):
     email = StringField(
         "Adresse e-mail",
         description="Elle sert d'identifiant ; la personne y recevra le lien pour choisir son mot de passe.",
-        validators=[DataRequired(REQUIRED), Email("Adresse e-mail invalide."), Length(max=254)],
+        validators=[DataRequired(REQUIRED), EmailAddress(), Length(max=254)],
         widget=BS3TextFieldWidget(),
     )
     active = BooleanField("Compte actif", default=True)
@@ -111,6 +137,6 @@ class PrimaryAccountForm(FlaskForm):
     )
     email = StringField(
         "Adresse e-mail",
-        validators=[DataRequired(REQUIRED), Email("Adresse e-mail invalide."), Length(max=254)],
+        validators=[DataRequired(REQUIRED), EmailAddress(), Length(max=254)],
         widget=BS3TextFieldWidget(),
     )

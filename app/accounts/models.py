@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
@@ -59,8 +60,21 @@ class SecurityQuestion(LabelledEnum):
     premier_poste = "Intitulé de votre premier emploi"
 
 
+# The SIRET is public: it stays readable for old rows but can no longer be chosen.
+SELECTABLE_QUESTIONS = [q for q in SecurityQuestion if q is not SecurityQuestion.siret]
+
+
+def new_security_stamp() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class AccountSecurity(Base):
-    """Security question of an account and its temporary lock after repeated failed logins."""
+    """Security question of an account, its temporary lock after repeated failed logins, and
+    its security stamp.
+
+    Sessions and API tokens carry the stamp; a new stamp (password change, deactivation, role
+    change, logout; a deleted account takes its row with it) ends every one of them at once.
+    """
 
     __tablename__ = "account_security"
 
@@ -70,6 +84,20 @@ class AccountSecurity(Base):
     security_question: Mapped[SecurityQuestion | None] = enum_column(SecurityQuestion)
     security_answer_hash: Mapped[str | None] = mapped_column(String(256))
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    security_stamp: Mapped[str] = mapped_column(
+        String(64), default=new_security_stamp, nullable=False
+    )
+
+
+class PasswordHistory(Model):
+    """The hashes of the passwords an account used (the last ones cannot be chosen again)."""
+
+    __tablename__ = "password_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class PasswordToken(Model):

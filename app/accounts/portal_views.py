@@ -12,10 +12,11 @@ from flask_appbuilder.security.decorators import has_access
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import StringField
-from wtforms.validators import Email, Length, Optional
+from wtforms.validators import Length, Optional
 
 from app.accounts import services
 from app.accounts.forms import SecondaryAccountForm
+from app.core.emails import EmailAddress
 from app.core.views import DELETE, READ, WRITE, AppModelView, ReadOnlyModelView, run_service
 from app.extensions import db
 from app.referential import services as referential_services
@@ -43,7 +44,7 @@ class MyDetailsForm(FlaskForm):
     phone = _text("Téléphone", 20)
     email = StringField(
         "Adresse e-mail",
-        validators=[Optional(), Email("Adresse e-mail invalide."), Length(max=254)],
+        validators=[Optional(), EmailAddress(), Length(max=254)],
         widget=BS3TextFieldWidget(),
     )
     main_line1 = _text("Adresse", 200)
@@ -62,7 +63,7 @@ class MyDetailsForm(FlaskForm):
     contact_email = StringField(
         "Adresse e-mail du contact des convocations",
         description="Obligatoire : elle sert à tous les échanges relatifs à la médecine préventive.",
-        validators=[Optional(), Email("Adresse e-mail invalide."), Length(max=254)],
+        validators=[Optional(), EmailAddress(), Length(max=254)],
         widget=BS3TextFieldWidget(),
     )
     contact_phone = _text("Téléphone du contact", 20)

@@ -13,8 +13,15 @@ from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import roles
-from app.accounts.models import AccountSecurity, PasswordToken, PortalMembership, SecurityQuestion
-from app.accounts.passwords import POLICY, password_problems
+from app.accounts.models import (
+    SELECTABLE_QUESTIONS,
+    AccountSecurity,
+    PasswordHistory,
+    PasswordToken,
+    PortalMembership,
+    SecurityQuestion,
+)
+from app.accounts.passwords import HISTORY_SIZE, REUSED, policy_message
 from app.core.mail import send_mail
 from app.core.types import utcnow
 from app.extensions import db
@@ -26,6 +33,8 @@ from app.tenancy import Scope, TenantViolation, current_scope, system_scope
 from app.workforce.models import Agent, AgentAssignment
 
 TOKEN_VALIDITY = dt.timedelta(hours=24)
+# At most this many password links per account and per hour (whoever asks for them).
+LINKS_PER_HOUR = 3
 LINK_SENT = (
     "Si l'identifiant et la réponse à la question de sécurité sont exacts, un e-mail vient "
     "d'être envoyé à l'adresse du compte. Il contient un lien, valable 24 heures et utilisable "
@@ -63,11 +72,26 @@ def hash_password(password: str) -> str:
     )
 
 
-def check_new_password(password: str, confirmation: str) -> None:
+def check_new_password(password: str, confirmation: str, user: Any = None) -> None:
+    """The policy, the list of common passwords and, for an existing account, its last ones."""
     if password != confirmation:
         raise FieldError("Les deux mots de passe saisis sont différents.", "confirmation")
-    if password_problems(password):
-        raise FieldError(POLICY, "password")
+    message = policy_message(password)
+    if message:
+        raise FieldError(message, "password")
+    if user is not None and _was_used(user, password):
+        raise FieldError(REUSED, "password")
+
+
+def _was_used(user: Any, password: str) -> bool:
+    previous = db.session.scalars(
+        select(PasswordHistory.password_hash)
+        .where(PasswordHistory.user_id == user.id)
+        .order_by(PasswordHistory.id.desc())
+        .limit(HISTORY_SIZE)
+    ).all()
+    hashes = [user.password, *previous] if user.password else previous
+    return any(check_password_hash(h, password) for h in hashes)
 
 
 def _normalize_answer(answer: str) -> str:
@@ -94,9 +118,15 @@ def set_security_question(user_id: int, question: SecurityQuestion, answer: str)
     security.security_answer_hash = hash_password(normalized)
 
 
-def set_siret_question(user_id: int, siret: str) -> None:
-    """Employer accounts start with the collectivity's SIRET as their security question."""
-    set_security_question(user_id, SecurityQuestion.siret, siret)
+def has_chosen_question(user_id: int) -> bool:
+    """The holder chose his question (the SIRET of old accounts is public: it does not count)."""
+    security = db.session.get(AccountSecurity, user_id)
+    return bool(
+        security
+        and security.security_question is not None
+        and security.security_question is not SecurityQuestion.siret
+        and security.security_answer_hash
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -133,29 +163,80 @@ def issue_password_link(user: Any, purpose: str) -> str:
     return token
 
 
-def request_password_link(username: str, question: str, answer: str, purpose: str) -> None:
-    """First connection / forgotten password. Says nothing about whether the account exists."""
-    with system_scope():
-        user = db.session.scalar(
-            select(User).where(func.lower(User.username) == (username or "").strip().lower())
+def _find_user(username: str) -> Any:
+    return db.session.scalar(
+        select(User).where(func.lower(User.username) == (username or "").strip().lower()[:128])
+    )
+
+
+def _may_receive_link(user: Any) -> bool:
+    """An active, unlocked account that has not had LINKS_PER_HOUR links in the last hour."""
+    if user is None or not user.active or is_locked(user.id):
+        return False
+    recent = db.session.scalar(
+        select(func.count(PasswordToken.id)).where(
+            PasswordToken.user_id == user.id,
+            PasswordToken.created_at > utcnow() - dt.timedelta(hours=1),
         )
+    )
+    return (recent or 0) < LINKS_PER_HOUR
+
+
+def _failed_proof(user: Any) -> None:
+    """A wrong answer counts as a failed login: five in a row lock the account."""
+    user.fail_login_count = (user.fail_login_count or 0) + 1
+    record_failed_login(user)
+
+
+def request_password_link(username: str, question: str, answer: str, purpose: str) -> None:
+    """Forgotten password: identifier + the question and answer the holder chose.
+
+    Says nothing about whether the account exists; wrong answers lock the account like wrong
+    passwords, and an account gets at most LINKS_PER_HOUR links an hour.
+    """
+    with system_scope():
+        user = _find_user(username)
         security = db.session.get(AccountSecurity, user.id) if user is not None else None
-        expected = security.security_answer_hash if security else None
-        # Always compute one hash so both branches take the same time.
+        chosen = user is not None and has_chosen_question(user.id)
+        expected = security.security_answer_hash if chosen and security else None
+        # Always compute one hash so every branch takes the same time.
         answer_ok = check_password_hash(
             expected or current_app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"],
             _normalize_answer(answer),
         )
-        if (
-            user is None
-            or not user.active
-            or security is None
-            or security.security_question is None
-            or security.security_question.name != question
-            or not answer_ok
-        ):
+        if user is None or not chosen or not _may_receive_link(user):
+            return
+        if security.security_question.name != question or not answer_ok:
+            _failed_proof(user)
             return
         issue_password_link(user, purpose)
+
+
+def request_first_connection_link(username: str, siret: str) -> None:
+    """First connection of an employer account: identifier + the collectivity's SIRET.
+
+    It only re-sends the invitation to the account's own mailbox, and only while the holder has
+    not yet chosen his password and secret question (the SIRET is public: it proves nothing and
+    opens nothing else). Same silence, lock-out and hourly cap as the forgotten password.
+    """
+    with system_scope():
+        user = _find_user(username)
+        dummy_password_check()
+        if user is None or has_chosen_question(user.id) or not _may_receive_link(user):
+            return
+        try:
+            siret = normalize_siret(siret)
+        except DomainError:
+            siret = ""
+        member = db.session.scalar(
+            select(PortalMembership.id)
+            .join(Collectivity, Collectivity.id == PortalMembership.collectivity_id)
+            .where(PortalMembership.user_id == user.id, Collectivity.siret == siret)
+        )
+        if member is None:
+            _failed_proof(user)
+            return
+        issue_password_link(user, "premiere_connexion")
 
 
 def _token_row(token: str) -> PasswordToken:
@@ -170,11 +251,27 @@ def check_password_link(token: str) -> None:
         _token_row(token)
 
 
-def set_password_with_link(token: str, password: str, confirmation: str) -> Any:
+def link_needs_question(token: str) -> bool:
+    """The holder of this link has not chosen his secret question yet (asked with the password)."""
+    with system_scope():
+        return not has_chosen_question(_token_row(token).user_id)
+
+
+def set_password_with_link(
+    token: str,
+    password: str,
+    confirmation: str,
+    question: str | None = None,
+    answer: str | None = None,
+) -> Any:
     with system_scope():
         row = _token_row(token)
-        check_new_password(password, confirmation)
         user = db.session.get(User, row.user_id)
+        check_new_password(password, confirmation, user)
+        if not has_chosen_question(user.id):
+            if question not in {q.name for q in SELECTABLE_QUESTIONS}:
+                raise FieldError("Choisissez votre question de sécurité.", "question")
+            set_security_question(user.id, SecurityQuestion[question], answer or "")
         user.password = hash_password(password)
         user.fail_login_count = 0
         now = utcnow()
@@ -197,7 +294,7 @@ def verify_current_password(user_id: int, current: str) -> Any:
 
 def change_password(user_id: int, current: str, password: str, confirmation: str) -> None:
     user = verify_current_password(user_id, current)
-    check_new_password(password, confirmation)
+    check_new_password(password, confirmation, user)
     user.password = hash_password(password)
 
 
@@ -267,6 +364,8 @@ def _new_user(
     )
     db.session.add(user)
     db.session.flush()
+    db.session.add(AccountSecurity(user_id=user.id))
+    db.session.flush()
     return user
 
 
@@ -283,8 +382,9 @@ def create_user(
 ) -> Any:
     """``flask users create``: one role; an employer user gets his collectivity membership."""
     sm = current_app.appbuilder.sm
-    if password_problems(password):
-        raise AccountError(POLICY)
+    refusal = policy_message(password)
+    if refusal:
+        raise AccountError(refusal)
     try:
         _check_identity(username, email)
     except FieldError as error:
@@ -333,7 +433,6 @@ def create_user(
                     primary_user_id=primary.id if primary else None,
                 )
             )
-            set_siret_question(user.id, collectivity.siret)
         db.session.flush()
     return user
 
@@ -350,7 +449,6 @@ def create_primary_account(
         raise TenantViolation()
     user = _new_user(username, email, first_name, last_name, roles.EMPLOYER_PRIMARY, None)
     db.session.add(PortalMembership(user_id=user.id, collectivity_id=collectivity.id))
-    set_siret_question(user.id, collectivity.siret)
     issue_password_link(user, "nouveau_compte")
     return user
 
@@ -428,10 +526,6 @@ def create_secondary_account(
         user = _new_user(
             email, email, first_name.strip(), last_name.strip(), roles.EMPLOYER_SECONDARY, None
         )
-        siret = db.session.scalar(
-            select(Collectivity.siret).where(Collectivity.id == scope.collectivity_id)
-        )
-        set_siret_question(user.id, siret)
     db.session.add(
         PortalMembership(
             user_id=user.id, collectivity_id=scope.collectivity_id, primary_user_id=scope.user_id

@@ -13,9 +13,11 @@ from flask_appbuilder.security.views import AuthDBView
 from flask_login import login_user
 from sqlalchemy import select
 
-from app.accounts import services
+from app.accounts import services, stamps
 from app.accounts.forms import (
     ChangePasswordForm,
+    FirstConnectionForm,
+    FirstPasswordForm,
     PasswordLinkRequestForm,
     PrimaryAccountForm,
     SecurityQuestionForm,
@@ -53,25 +55,36 @@ class PasswordLinkView(BaseView):
     route_base = "/compte"
     default_view = "first_connection"
 
-    def _request(self, purpose: str, title: str) -> Any:
-        form = PasswordLinkRequestForm()
+    def _request(self, form: Any, send: Any, title: str, template: str) -> Any:
         if form.validate_on_submit():
-            services.request_password_link(
-                form.username.data, form.question.data, form.answer.data, purpose
-            )
+            send(form)
             db.session.commit()
             return self.render_template(
                 "accounts/link_requested.html", title=title, message=services.LINK_SENT
             )
-        return self.render_template("accounts/link_request.html", form=form, title=title)
+        return self.render_template(template, form=form, title=title)
 
     @expose("/premiere-connexion", methods=["GET", "POST"])
     def first_connection(self) -> Any:
-        return self._request("premiere_connexion", "Première connexion")
+        return self._request(
+            FirstConnectionForm(),
+            lambda form: services.request_first_connection_link(
+                form.username.data, form.siret.data
+            ),
+            "Première connexion",
+            "accounts/first_connection.html",
+        )
 
     @expose("/mot-de-passe-oublie", methods=["GET", "POST"])
     def forgotten_password(self) -> Any:
-        return self._request("mot_de_passe_oublie", "Mot de passe oublié")
+        return self._request(
+            PasswordLinkRequestForm(),
+            lambda form: services.request_password_link(
+                form.username.data, form.question.data, form.answer.data, "mot_de_passe_oublie"
+            ),
+            "Mot de passe oublié",
+            "accounts/link_request.html",
+        )
 
 
 class SetPasswordView(BaseView):
@@ -87,11 +100,16 @@ class SetPasswordView(BaseView):
             return self.render_template(
                 "accounts/link_invalid.html", title="Lien expiré", message=error.message
             ), 410
-        form = SetPasswordForm()
+        needs_question = services.link_needs_question(token)
+        form = FirstPasswordForm() if needs_question else SetPasswordForm()
         if form.validate_on_submit():
             done = run_service(
                 lambda: services.set_password_with_link(
-                    token, form.password.data, form.confirmation.data
+                    token,
+                    form.password.data,
+                    form.confirmation.data,
+                    form.question.data if needs_question else None,
+                    form.answer.data if needs_question else None,
                 ),
                 form,
             )
@@ -101,7 +119,10 @@ class SetPasswordView(BaseView):
                 flash("Votre mot de passe est enregistré. Vous êtes connecté(e).", "success")
                 return redirect(url_for("MyAccountView.index"))
         return self.render_template(
-            "accounts/set_password.html", form=form, title="Choisir mon mot de passe"
+            "accounts/set_password.html",
+            form=form,
+            title="Choisir mon mot de passe",
+            needs_question=needs_question,
         )
 
 
@@ -145,7 +166,13 @@ class MyAccountView(BaseView):
             ),
             form,
         ):
-            flash("Votre mot de passe est modifié.", "success")
+            # This session goes on; every other session and token of the account has ended.
+            stamps.keep_current_session(g.user.id)
+            flash(
+                "Votre mot de passe est modifié. Vos autres connexions (autres navigateurs, "
+                "jetons d'API) sont fermées.",
+                "success",
+            )
             return redirect(url_for("MyAccountView.index"))
         return self._page(password_form=form)
 
@@ -194,6 +221,8 @@ class EmployerAccountView(ReadOnlyModelView):
     show_title = "Compte employeur"
     list_columns = ["collectivity", "user", "account_email", "account_kind", "primary_user"]
     show_columns = list_columns
+    # The e-mail and the kind are computed: not sortable in SQL.
+    order_columns = ["collectivity.name", "user.last_name"]
     search_columns = ["collectivity", "user"]
     label_columns = {
         "collectivity": "Collectivité",

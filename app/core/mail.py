@@ -2,6 +2,11 @@
 
 Messages are queued on the database session and leave only when its transaction commits, so a
 rolled-back action never sends anything.
+
+A bad recipient never breaks the action nor the other messages of a batch: ``send_mail`` checks
+each address (``rules.emails``: one address, no line break) and folds the subject on one line;
+a refused message is not queued, it is logged and kept for the screen (``take_refused_mail``),
+and ``send_mail`` returns False. A message the server refuses after the commit is logged.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.core.types import utcnow
+from app.rules.emails import normalize_email
+from app.rules.errors import FieldError
 
 _QUEUE_KEY = "outgoing_mail"
+_REFUSED_KEY = "refused_mail"
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,22 @@ class OutboxEntry:
     to: str
     subject: str
     body: str
+
+
+@dataclass(frozen=True)
+class RefusedMail:
+    """A message that was not sent: its recipient is not a valid e-mail address."""
+
+    to: str
+    subject: str
+
+    @property
+    def message(self) -> str:
+        shown = " ".join(self.to.split()) or "(vide)"
+        return (
+            f"Le courriel n'a pas pu être envoyé à « {shown} » : adresse e-mail invalide. "
+            f"Corrigez-la puis prévenez le destinataire (objet : {self.subject})."
+        )
 
 
 def build_message(to: str | list[str], subject: str, body: str) -> EmailMessage:
@@ -46,12 +70,36 @@ def build_message(to: str | list[str], subject: str, body: str) -> EmailMessage:
     return message
 
 
-def send_mail(to: str | list[str], subject: str, body: str) -> None:
-    """Queue a French message; it is delivered when the current transaction commits."""
+def send_mail(to: str | list[str], subject: str, body: str) -> bool:
+    """Queue a French message; it is delivered when the current transaction commits.
+
+    Never raises for an address: an invalid recipient (a line break, a list, no domain...)
+    leaves the message unsent, logged and kept for ``take_refused_mail``; returns False then.
+    """
     from app.extensions import db
 
-    message = build_message(to, subject, body)
+    subject = " ".join(subject.split())  # a line break in a header is a header injection
+    recipients = [to] if isinstance(to, str) else list(to)
+    try:
+        addresses = [normalize_email(r, "to", reserved_domain_ok=True) for r in recipients]
+        if not addresses:
+            raise FieldError("Aucun destinataire.", "to")
+    except FieldError:
+        shown = ", ".join(recipients)
+        current_app.logger.warning("Courriel non envoyé (adresse invalide %r) : %s", shown, subject)
+        db.session.info.setdefault(_REFUSED_KEY, []).append(RefusedMail(shown, subject))
+        return False
+    message = build_message(addresses, subject, body)
     db.session.info.setdefault(_QUEUE_KEY, []).append(message)
+    return True
+
+
+def take_refused_mail() -> list[RefusedMail]:
+    """The messages refused for their recipient since the last call (to show them on screen)."""
+    from app.extensions import db
+
+    refused: list[RefusedMail] = db.session.info.pop(_REFUSED_KEY, [])
+    return refused
 
 
 def deliver(message: EmailMessage) -> None:
@@ -76,13 +124,16 @@ def _deliver_queued(session: Session) -> None:
     for message in queued:
         try:
             deliver(message)
-        except (OSError, smtplib.SMTPException):
-            current_app.logger.exception("Envoi du courriel impossible : %s", message["Subject"])
+        except Exception:  # one message refused by the server never stops the others
+            current_app.logger.exception(
+                "Envoi du courriel impossible à %s : %s", message["To"], message["Subject"]
+            )
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_queued(session: Session) -> None:
     session.info.pop(_QUEUE_KEY, None)
+    session.info.pop(_REFUSED_KEY, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -3,12 +3,21 @@
 pysqlite opens transactions lazily and ignores SAVEPOINT semantics unless SQLAlchemy emits
 BEGIN itself (SQLAlchemy "Serializable isolation / Savepoints / Transactional DDL" recipe);
 foreign keys are off by default in SQLite; concurrent writers wait instead of failing at once.
+
+Waiting needs more than ``busy_timeout``: a deferred transaction (``BEGIN``) that has read and
+then writes must upgrade its read snapshot, and when another writer committed in between SQLite
+answers SQLITE_BUSY at once ("database is locked"), whatever the timeout. So the transactions of
+requests that may write (POST, PUT, PATCH, DELETE), and of connections marked
+``connection.info["write_lock"] = True``, start with ``BEGIN IMMEDIATE``: they take the write lock
+first, and a second writer waits for it (up to ``busy_timeout``). Reads (GET) stay deferred and
+never wait (WAL).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -25,9 +34,19 @@ def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def begin_statement(connection: Any = None) -> str:
+    """``BEGIN IMMEDIATE`` for a transaction that may write, ``BEGIN`` for a read."""
+    if connection is not None and connection.info.get("write_lock"):
+        return "BEGIN IMMEDIATE"
+    if has_request_context() and request.method in WRITE_METHODS:
+        return "BEGIN IMMEDIATE"
+    return "BEGIN"
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection: Any) -> None:
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(
-            "BEGIN IMMEDIATE" if connection.info.get("write_lock") else "BEGIN"
-        )
+        connection.exec_driver_sql(begin_statement(connection))

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import sys
 from typing import Any
 
-from flask import abort, flash, request
+from flask import abort, current_app, flash, has_request_context, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.api.convert import Model2SchemaConverter
+from flask_appbuilder.baseviews import BaseCRUDView
 from flask_appbuilder.fields import EnumField
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _gettext
 from markupsafe import Markup
 from marshmallow import ValidationError
 from marshmallow import fields as ma_fields
@@ -29,6 +32,7 @@ from wtforms.validators import ValidationError as FormValidationError
 from wtforms.widgets import html_params
 
 from app.core.formatting import format_date, format_datetime, format_decimal
+from app.core.input_guard import BadInput, bad_input_message
 from app.core.types import LabelledEnum
 from app.rules.errors import DomainError
 from app.tenancy import TenantViolation
@@ -93,9 +97,22 @@ class FrenchDateTimeWidget(FrenchDateWidget):
 
 
 class SafeEnumField(EnumField):
-    """FAB's enum select raises a bare ValueError on an unknown choice (a 500): say it in French."""
+    """FAB's enum select raises a bare KeyError on an empty or unknown code and a bare
+    ValueError on an invalid choice (a 500): say it in French next to the field."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if valuelist and valuelist[0] in ("", None):
+            self.data = None  # "no choice": the field's required validator decides
+            return
+        try:
+            super().process_formdata(valuelist)
+        except (KeyError, ValueError, TypeError) as error:
+            self.data = None
+            raise ValueError("Choix invalide.") from error
 
     def pre_validate(self, form: Any) -> None:
+        if self.data is None:
+            return
         try:
             super().pre_validate(form)
         except ValueError as error:
@@ -190,7 +207,68 @@ def _format_value(value: Any) -> Any:
     return value
 
 
-class AppModelView(ModelView):
+def sql_orderable(view: Any, column: str) -> bool:
+    """A declared order column that SQL can sort: a mapped column of the model, or a
+    ``relation.column`` path; not a relation, a Python property or an unknown name."""
+    from sqlalchemy import inspect as sa_inspect
+
+    if not column or column not in (view.order_columns or ()):
+        return False
+    if "." in column:
+        return True
+    return column in sa_inspect(view.datamodel.obj).columns
+
+
+def _ordered_only_by_sql(original: Any) -> Any:
+    def _get_list_widget(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # ``_oc_<View>`` naming a relation, a property or an unknown column was a 500: the
+        # default order applies instead.
+        if kwargs.get("order_column") and not sql_orderable(self, kwargs["order_column"]):
+            kwargs["order_column"], kwargs["order_direction"] = "", ""
+        return original(self, *args, **kwargs)
+
+    _get_list_widget.__wrapped__ = original  # type: ignore[attr-defined]
+    return _get_list_widget
+
+
+# Every list screen, Flask-AppBuilder's own user and role screens included, goes through FAB's
+# BaseCRUDView._get_list_widget: the guard is installed there once.
+if not hasattr(BaseCRUDView._get_list_widget, "__wrapped__"):
+    BaseCRUDView._get_list_widget = _ordered_only_by_sql(BaseCRUDView._get_list_widget)
+
+
+class MatrixModelView(ModelView):
+    """Related views and columns obey the permission matrix. FAB renders every related view and
+    every column whatever the role: a collectivity's page would list its conventions to an
+    employer who may not read conventions. Every use FAB makes of ``_related_views`` goes
+    through the property below; the full list stays for set-up (``get_init_inner_views``)."""
+
+    @property
+    def _related_views(self) -> list[Any]:  # type: ignore[override]
+        views: list[Any] = self.__dict__.setdefault("_all_related_views", [])
+        if not has_request_context():
+            return views
+        return [view for view in views if can_read(view.class_permission_name)]
+
+    @_related_views.setter
+    def _related_views(self, value: list[Any]) -> None:
+        self.__dict__["_all_related_views"] = list(value or [])
+
+    def get_init_inner_views(self) -> list[Any]:
+        return self.__dict__.setdefault("_all_related_views", [])  # type: ignore[no-any-return]
+
+    def _get_show_widget(self, pk: Any, item: Any, widgets: Any = None, **kwargs: Any) -> Any:
+        widgets = super()._get_show_widget(pk, item, widgets, **kwargs)
+        _hide_columns(widgets["show"].template_args, unreadable_columns(self), by_index=True)
+        return widgets
+
+    def _get_list_widget(self, filters: Any, **kwargs: Any) -> Any:
+        widgets = super()._get_list_widget(filters, **kwargs)
+        _hide_columns(widgets["list"].template_args, unreadable_columns(self), by_index=False)
+        return widgets
+
+
+class AppModelView(MatrixModelView):
     """A CRUD screen with the project's permission names, French formats and error handling."""
 
     method_permission_name = METHOD_PERMISSIONS
@@ -260,7 +338,7 @@ class AppModelView(ModelView):
         self._fill_form_exclude_cols(exclude_cols, form)
         form._id = pk
         if not form.validate():
-            return self._get_edit_widget(form=form, exclude_cols=exclude_cols)
+            return self._refused_edit_widgets(item, form, exclude_cols)
         self.process_form(form, False)
         try:
             form.populate_obj(item)
@@ -269,10 +347,17 @@ class AppModelView(ModelView):
             self.datamodel.session.commit()
         except (DomainError, IntegrityError) as error:
             self._refused(error, form)
-            return self._get_edit_widget(form=form, exclude_cols=exclude_cols)
+            return self._refused_edit_widgets(item, form, exclude_cols)
         self.post_update(item)
         flash(self.edit_row_message, "success")
         return None
+
+    def _refused_edit_widgets(self, item: Any, form: Any, exclude_cols: Any) -> Any:
+        """The edit form with its errors, and the related views the edit page also shows."""
+        widgets = self._get_edit_widget(form=form, exclude_cols=exclude_cols)
+        return self._get_related_views_widgets(
+            item, filters={}, orders={}, pages={}, page_sizes={}, widgets=widgets
+        )
 
     def _delete(self, pk: Any) -> None:
         item = self.datamodel.get(pk, self._base_filters)
@@ -326,6 +411,58 @@ class AppModelView(ModelView):
         if not self.appbuilder.sm.has_access(permission, self.class_permission_name):
             abort(403)
         return self.actions[name].func(item)
+
+
+def can_read(resource: str) -> bool:
+    """The signed-in user's role may read this resource (the permission matrix)."""
+    return bool(current_app.appbuilder.sm.has_access(f"can_{READ}", resource))
+
+
+def _model_resources() -> dict[type, set[str]]:
+    """The resources through which each model is shown (the screens and APIs declaring it)."""
+    resources: dict[type, set[str]] = {}
+    for view in current_app.appbuilder.baseviews:
+        model = getattr(getattr(view, "datamodel", None), "obj", None)
+        name = getattr(view, "class_permission_name", None)
+        if model is not None and name:
+            resources.setdefault(model, set()).add(name)
+    return resources
+
+
+def unreadable_columns(view: Any) -> set[str]:
+    """Relationship columns of a view pointing at a model the user may read through no
+    resource (a column never reveals what its own screen would refuse)."""
+    resources = _model_resources()
+    hidden = set()
+    for column in {*view.list_columns, *view.show_columns}:
+        if not view.datamodel.is_relation(column):
+            continue
+        target = view.datamodel.get_related_model(column)
+        names = resources.get(target)
+        if names and not any(can_read(name) for name in names):
+            hidden.add(column)
+    return hidden
+
+
+def _hide_columns(args: dict[str, Any], hidden: set[str], *, by_index: bool) -> None:
+    if not hidden:
+        return
+    if args.get("fieldsets"):
+        fieldsets = []
+        for name, spec in args["fieldsets"]:
+            fields = [f for f in spec.get("fields", []) if f not in hidden]
+            if fields:
+                fieldsets.append((name, {**spec, "fields": fields}))
+        args["fieldsets"] = fieldsets
+        return
+    columns = list(args["include_columns"])
+    if by_index:
+        args["value_columns"] = [
+            value
+            for column, value in zip(columns, args["value_columns"], strict=True)
+            if column not in hidden
+        ]
+    args["include_columns"] = [c for c in columns if c not in hidden]
 
 
 class ReadOnlyModelView(AppModelView):
@@ -405,7 +542,34 @@ MARSHMALLOW_FR = {
     "Not a valid number.": "Nombre attendu.",
     "Unknown field.": "Champ inconnu.",
     "Invalid input type.": "Type de donnée invalide.",
+    "Not a valid list.": "Liste attendue.",
+    "Not a valid mapping type.": "Objet JSON attendu.",
 }
+
+
+# FAB's own 400 messages (prefix -> French).
+FAB_MESSAGES = {
+    "Request is not JSON": "Requête invalide : un corps JSON est attendu.",
+    "Not a valid rison argument": "Paramètre q invalide (rison attendu).",
+    "Not a valid rison/json argument": "Paramètre q invalide (rison attendu).",
+    "Not a valid rison schema": "Paramètre q invalide :",
+    "Invalid order by column": "Colonne de tri non autorisée :",
+    "Filter column": "Filtre non autorisé sur cette colonne.",
+    "Filter operation": "Opération de filtre non autorisée sur cette colonne.",
+    "Cannot use both select and sel columns": "Paramètres columns et select_columns exclusifs.",
+    "400 Bad Request": "Requête invalide.",
+}
+MAX_API_OFFSET = 2**31 - 1
+
+
+def _fab_message(message: str) -> str:
+    for prefix, french in FAB_MESSAGES.items():
+        if message.startswith(prefix):
+            if french.endswith(":"):
+                detail = message[len(prefix) :].lstrip(" :")
+                return f"{french} {detail}"[:300]
+            return french
+    return message
 
 
 def _translate(messages: Any) -> Any:
@@ -440,6 +604,22 @@ class ForeignKeySchemaConverter(Model2SchemaConverter):
         return schema
 
 
+def _type_ids_as_integers(node: Any) -> None:
+    if isinstance(node, dict):
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            if properties.get("id", {}).get("type") == "string":
+                properties["id"] = {**properties["id"], "type": "integer"}
+            items = properties.get("ids", {}).get("items", {})
+            if items.get("type") == "string":
+                properties["ids"] = {**properties["ids"], "items": {**items, "type": "integer"}}
+        for value in node.values():
+            _type_ids_as_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _type_ids_as_integers(value)
+
+
 class AppModelRestApi(ModelRestApi):
     """A REST resource under /api/v1/ with French errors; scoping comes from the ORM."""
 
@@ -461,11 +641,78 @@ class AppModelRestApi(ModelRestApi):
         return self.response(422, message=_translate(message))
 
     def response_400(self, message: Any = None) -> Any:
-        if message in ("Request is not JSON", "Not a valid rison argument"):
-            message = "Requête invalide."
+        if isinstance(message, str):
+            message = _fab_message(message)
         return self.response(400, message=_translate(message))
 
+    def response_500(self, message: Any = None) -> Any:
+        """FAB's ``@safe`` answers any exception with a 500: a value the database or a column
+        type refused (out of range, unknown code) is the caller's error, a 400."""
+        refused = bad_input_message(sys.exc_info()[1])
+        self.datamodel.session.rollback()
+        if refused is not None:
+            return self.response(400, message=refused)
+        return self.response(500, message="Erreur interne du serveur.")
+
+    def _sanitize_page_args(self, page: Any, page_size: Any) -> Any:
+        page, page_size = super()._sanitize_page_args(page, page_size)
+        if page is not None and page < 0:
+            raise BadInput("Numéro de page invalide (0 pour la première page).")
+        if page is not None and page_size is not None and page * page_size > MAX_API_OFFSET:
+            raise BadInput("Numéro de page trop grand.")
+        return page, page_size
+
+    def _handle_columns_args(
+        self, args: dict[str, Any], default_select_columns: Any, default_response_columns: Any
+    ) -> Any:
+        """A resource with its own schema (renamed or computed fields) always answers with it:
+        ``columns`` / ``select_columns`` are ignored there (FAB's generated schema would not
+        match, and the resource's hooks read the full row)."""
+        own = (default_response_columns is self.list_columns and self._own_list_schema) or (
+            default_response_columns is self.show_columns and self._own_show_schema
+        )
+        if own:
+            return default_select_columns, []
+        return super()._handle_columns_args(args, default_select_columns, default_response_columns)
+
+    def _handle_filters_args(self, rison_args: dict[str, Any]) -> Any:
+        """A number given to filter a text column is that text (``value:123`` is rison for a
+        code typed 123); a boolean or an object is refused (FAB would add it to "%": a 500)."""
+        for item in rison_args.get("filters") or []:
+            column, value = item.get("col"), item.get("value")
+            if not isinstance(column, str) or not (
+                self.datamodel.is_string(column) or self.datamodel.is_text(column)
+            ):
+                continue
+            if isinstance(value, (bool, dict)):
+                raise BadInput(f"Texte attendu pour le filtre « {column} ».")
+            if isinstance(value, (int, float)):
+                item["value"] = str(value)
+        return super()._handle_filters_args(rison_args)
+
+    def _get_field_info(self, field: Any, filter_rel_field: Any, **kwargs: Any) -> Any:
+        """FAB translates a missing label or description as ``_("")``, which gettext answers with
+        the catalogue's header (Project-Id-Version...): an empty text stays empty."""
+        info = super()._get_field_info(field, filter_rel_field, **kwargs)
+        for key, texts in (
+            ("label", self.label_columns),
+            ("description", self.description_columns),
+        ):
+            text = texts.get(field.name, "")
+            info[key] = _gettext(text) if text else ""
+        return info
+
+    def add_api_spec(self, api_spec: Any) -> None:
+        """FAB documents ``id`` and ``ids`` as strings: they are integers."""
+        super().add_api_spec(api_spec)
+        prefix = f"/api/{self.version}/{self.resource_name}/"
+        for path, operations in api_spec._paths.items():
+            if path.startswith(prefix):
+                _type_ids_as_integers(operations)
+
     def _init_model_schemas(self) -> None:
+        self._own_list_schema = self.list_model_schema is not None
+        self._own_show_schema = self.show_model_schema is not None
         super()._init_model_schemas()
         # A column with a default is optional in a POST (FAB requires every non-nullable one).
         columns = self.datamodel.obj.__table__.columns

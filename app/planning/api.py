@@ -15,7 +15,7 @@ from marshmallow import Schema, fields
 from app.core.views import AppModelRestApi
 from app.extensions import db
 from app.planning import services
-from app.planning.models import Appointment, Plage, PlageNature
+from app.planning.models import Appointment, Plage, PlageNature, PlageState
 from app.rules import planning as rules
 from app.rules.errors import DomainError
 from app.security import Res
@@ -111,7 +111,8 @@ class PlageApi(AppModelRestApi):
                 dt.datetime.fromisoformat(row["end"]),
                 row["appointment_minutes"],
             )
-            row["free_capacity"] = capacity - taken.get(row["id"], 0)
+            cancelled = row["state"] == PlageState.annulee.name
+            row["free_capacity"] = 0 if cancelled else capacity - taken.get(row["id"], 0)
 
     def post_headless(self) -> Any:
         """Staff create a plage: {office_id, professional_id, start, end, appointment_minutes,

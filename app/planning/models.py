@@ -95,8 +95,9 @@ class Plage(Base):
 
     @classmethod
     def tenant_criteria(cls, scope: Scope) -> object:
-        """Reserved plages of the collectivity, common plages of the offices serving it, and
-        convocations where it is reserved or has an appointment (CDG69-PORTAIL)."""
+        """Reserved plages of the collectivity, common plages of the offices serving it,
+        convocations where it is reserved or has an appointment (CDG69-PORTAIL), and cancelled
+        plages where it has an appointment (its page shows the cancellation)."""
         served = select(office_collectivity.c.office_id).where(
             office_collectivity.c.collectivity_id == scope.collectivity_id
         )
@@ -110,6 +111,7 @@ class Plage(Base):
                 cls.state == PlageState.convocation,
                 or_(cls.reserved_for_id == scope.collectivity_id, cls.id.in_(with_mine)),
             ),
+            and_(cls.state == PlageState.annulee, cls.id.in_(with_mine)),
         )
 
     @property

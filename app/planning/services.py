@@ -35,7 +35,14 @@ from app.referential.models import (
 from app.rules import planning as rules
 from app.rules.errors import DomainError, FieldError
 from app.rules.working_days import is_working_day
-from app.tenancy import TenantViolation, current_scope, system_scope
+from app.tenancy import (
+    TenantViolation,
+    collectivity_of,
+    collectivity_scope,
+    criteria_for,
+    current_scope,
+    system_scope,
+)
 from app.workforce.models import Agent
 
 SECRETARIAT_ADDRESS_KEY = "SECRETARIAT_EMAIL"
@@ -166,7 +173,22 @@ def taken_counts(plage_ids: list[int]) -> dict[int, int]:
 
 
 def free_capacity(plage: Plage) -> int:
+    if plage.state is PlageState.annulee:
+        return 0
     return plage.capacity - taken_counts([plage.id]).get(plage.id, 0)
+
+
+def plage_of(appointment: Appointment) -> Plage:
+    """The plage of an appointment the caller reads. Its office, professional and times belong
+    to the appointment's page even when the plage is no longer offered to the collectivity (a
+    cancelled appointment on a plage since reserved for another one)."""
+    if appointment.plage is not None:
+        return appointment.plage
+    with system_scope():
+        plage = db.session.get(Plage, appointment.plage_id)
+    if plage is None:
+        raise TenantViolation()
+    return plage
 
 
 def plages_query(first_day: dt.date, last_day: dt.date, **filters: Any) -> Any:
@@ -293,13 +315,18 @@ def refuse_plage(plage_id: int, reason: str) -> Plage:
             "Le motif du refus est obligatoire : il est transmis au secrétariat.", "reason"
         )
     new_state = rules.transition(plage.state.rule, rules.PlageEvent.REFUSE)
-    mine = db.session.scalar(
-        select(func.count(Appointment.id)).where(
-            Appointment.plage_id == plage.id, Appointment.status.in_(ACTIVE_STATUSES)
+    # The collectivity refuses, not the account: a secondary account counts its primary's
+    # appointments too (they would be left on a plage offered to every collectivity).
+    with collectivity_scope():
+        held = db.session.scalar(
+            select(func.count(Appointment.id)).where(
+                Appointment.plage_id == plage.id, Appointment.status.in_(ACTIVE_STATUSES)
+            )
         )
-    )
-    if mine:
-        raise DomainError("Vous avez des rendez-vous sur cette plage : annulez-les d'abord.")
+    if held:
+        raise DomainError(
+            "Votre collectivité a des rendez-vous sur cette plage : annulez-les d'abord."
+        )
     was_reserved = plage.state is PlageState.reservee
     db.session.add(
         PlageRefusal(
@@ -383,17 +410,17 @@ def convoke(plage_id: int) -> int:
     for collectivity_id, appointments in by_collectivity.items():
         collectivity = db.session.get(Collectivity, collectivity_id)
         recipient = collectivity.convocation_email
-        if recipient:
-            send_mail(
-                recipient,
-                f"Convocation – médecine préventive – {plage.starts_at:%d/%m/%Y}",
-                render_template(
-                    "planning/mail_convocation.txt",
-                    plage=plage,
-                    collectivity=collectivity,
-                    appointments=appointments,
-                ),
-            )
+        if recipient and not send_mail(
+            recipient,
+            f"Convocation – médecine préventive – {plage.starts_at:%d/%m/%Y}",
+            render_template(
+                "planning/mail_convocation.txt",
+                plage=plage,
+                collectivity=collectivity,
+                appointments=appointments,
+            ),
+        ):
+            continue  # a refused address is reported by send_mail; the others are convoked
         for appointment in appointments:
             appointment.convocation_sent_at = utcnow()
     db.session.flush()
@@ -401,7 +428,10 @@ def convoke(plage_id: int) -> int:
 
 
 def cancel_plage(plage_id: int, reason: str) -> int:
-    """The secretariat cancels a plage: its appointments are cancelled (« annulé »)."""
+    """The secretariat cancels a plage: its appointments are cancelled (« annulé ») and the
+    convocation contact of each collectivity concerned (holding an appointment, or the one the
+    plage was reserved for) is told which of its agents are no longer expected. The employers
+    still read the cancelled plage and their appointments on it."""
     reason = (reason or "").strip()
     if not reason:
         raise FieldError("Indiquez le motif de l'annulation.", "reason")
@@ -410,15 +440,80 @@ def cancel_plage(plage_id: int, reason: str) -> int:
         raise TenantViolation()
     plage.state = PlageState[rules.transition(plage.state.rule, rules.PlageEvent.CANCEL).value]
     plage.cancel_reason = reason
-    count = 0
+    by_collectivity: dict[int, list[Appointment]] = defaultdict(list)
+    if plage.reserved_for_id:
+        by_collectivity[plage.reserved_for_id] = []
     for appointment in plage.appointments:
         if appointment.status in (AppointmentStatus.reservee, AppointmentStatus.convoquee):
             appointment.status = AppointmentStatus.annulee
             appointment.cancelled_at = clock.now_local()
             appointment.cancellation_reason = reason
-            count += 1
+            by_collectivity[appointment.collectivity_id].append(appointment)
+    for collectivity_id, appointments in by_collectivity.items():
+        collectivity = db.session.get(Collectivity, collectivity_id)
+        recipient = collectivity.convocation_email if collectivity else None
+        if recipient:
+            send_mail(
+                recipient,
+                f"Annulation de plage – médecine préventive – {plage.starts_at:%d/%m/%Y}",
+                render_template(
+                    "planning/mail_cancellation.txt",
+                    plage=plage,
+                    collectivity=collectivity,
+                    appointments=appointments,
+                    reason=reason,
+                ),
+            )
     db.session.flush()
-    return count
+    return sum(len(a) for a in by_collectivity.values())
+
+
+class PlageHeld(FieldError):
+    """A staff change would take a plage away from collectivities holding appointments on it."""
+
+
+def _holders(plage_id: int) -> set[int]:
+    """The collectivities holding an active appointment on the plage (staff or system scope)."""
+    return set(
+        db.session.scalars(
+            select(Appointment.collectivity_id).where(
+                Appointment.plage_id == plage_id, Appointment.status.in_(ACTIVE_STATUSES)
+            )
+        )
+    )
+
+
+def stranded_collectivities(plage_ids: list[int]) -> dict[int, list[str]]:
+    """For each plage, the collectivities holding an active appointment on it that could no
+    longer read it (their appointment pages, planning and free capacity depend on it)."""
+    if not plage_ids:
+        return {}
+    db.session.flush()
+    rows = db.session.execute(
+        select(Appointment.plage_id, Appointment.collectivity_id)
+        .where(Appointment.plage_id.in_(plage_ids), Appointment.status.in_(ACTIVE_STATUSES))
+        .distinct()
+    ).all()
+    stranded: dict[int, list[str]] = defaultdict(list)
+    for plage_id, collectivity_id in rows:
+        visible = db.session.scalar(
+            select(Plage.id).where(
+                Plage.id == plage_id, criteria_for(Plage, collectivity_of(collectivity_id))
+            )
+        )
+        if visible is None:
+            stranded[plage_id].append(db.session.get(Collectivity, collectivity_id).name)
+    return {plage_id: sorted(names) for plage_id, names in stranded.items()}
+
+
+def _check_not_stranded(plage: Plage) -> None:
+    names = stranded_collectivities([plage.id]).get(plage.id)
+    if names:
+        raise PlageHeld(
+            f"{', '.join(names)} a des rendez-vous sur cette plage et ne la verrait plus : "
+            "annulez d'abord ces rendez-vous.",
+            "reserved_for_id",
+        )
 
 
 def set_reservation(plage_id: int, collectivity_id: int | None) -> None:
@@ -432,10 +527,40 @@ def set_reservation(plage_id: int, collectivity_id: int | None) -> None:
                 "Ce cabinet ne dessert pas la collectivité choisie.", "reserved_for_id"
             )
         plage.state = PlageState[rules.transition(plage.state.rule, rules.PlageEvent.RESERVE).value]
+        others = _holders(plage.id) - {collectivity_id}
+        if others:
+            raise PlageHeld(
+                "D'autres collectivités ont des rendez-vous sur cette plage : elle ne peut pas "
+                "être réservée à une seule collectivité. Annulez d'abord leurs rendez-vous.",
+                "reserved_for_id",
+            )
         plage.reserved_for_id = collectivity_id
     else:
         plage.state = PlageState[rules.transition(plage.state.rule, rules.PlageEvent.RELEASE).value]
         plage.reserved_for_id = None
+    _check_not_stranded(plage)
+
+
+def check_office_change(office: Office) -> None:
+    """A served collectivity is taken off an office only when no plage to come at that office
+    holds its appointments (it would no longer see them)."""
+    plage_ids = list(
+        db.session.scalars(
+            select(Plage.id).where(
+                Plage.office_id == office.id,
+                Plage.state != PlageState.annulee,
+                Plage.starts_at > clock.now_local(),
+            )
+        )
+    )
+    stranded = stranded_collectivities(plage_ids)
+    names = sorted({name for group in stranded.values() for name in group})
+    if names:
+        raise FieldError(
+            f"{', '.join(names)} a des rendez-vous à venir dans ce cabinet : elle reste "
+            "desservie tant que ces rendez-vous ne sont pas annulés.",
+            "served_collectivities",
+        )
 
 
 def record_attendance(appointment_id: int, status: AppointmentStatus) -> None:
@@ -480,14 +605,14 @@ def send_unfilled_reminders(today: dt.date | None = None) -> int:
             continue
         collectivity = plage.reserved_for
         recipient = collectivity.convocation_email
-        if recipient:
-            send_mail(
-                recipient,
-                f"Plage du {plage.starts_at:%d/%m/%Y} : {free} place(s) encore libre(s)",
-                render_template(
-                    "planning/mail_reminder.txt", plage=plage, collectivity=collectivity, free=free
-                ),
-            )
+        if recipient and not send_mail(
+            recipient,
+            f"Plage du {plage.starts_at:%d/%m/%Y} : {free} place(s) encore libre(s)",
+            render_template(
+                "planning/mail_reminder.txt", plage=plage, collectivity=collectivity, free=free
+            ),
+        ):
+            continue  # a refused address is reported by send_mail; retried at the next run
         plage.reminder_sent_at = utcnow()
         sent += 1
     db.session.flush()

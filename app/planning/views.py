@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.core import clock
+from app.core.mail import take_refused_mail
 from app.core.views import DELETE, READ, WRITE, run_service
 from app.extensions import db
 from app.planning import services
@@ -50,6 +51,8 @@ def _flash_run(action: Any, success: str) -> None:
     ran = run_service(action)
     if ran:
         flash(success.format(result=ran.result), "success")
+        for refused in take_refused_mail():  # a bad address skips its message, never the batch
+            flash(refused.message, "warning")
 
 
 def _period() -> tuple[PeriodForm, dt.date, dt.date, bool]:
@@ -212,10 +215,13 @@ class PlanningView(BaseView):
         appointment = db.session.get(Appointment, appointment_id)
         if appointment is None:
             abort(404)
+        plage = services.plage_of(appointment)
         return self.render_template(
             "planning/appointment.html",
             title="Édition d'une consultation",
             appointment=appointment,
+            plage=plage,
+            ends_at=appointment.starts_at + dt.timedelta(minutes=plage.appointment_minutes),
             created=request.args.get("created") == "1",
             can_cancel=appointment.status
             in (AppointmentStatus.reservee, AppointmentStatus.convoquee)

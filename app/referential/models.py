@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.emails import email_column
 from app.core.model import Base
 from app.core.types import Decimal, LabelledEnum, Money, enum_column
 from app.extensions import metadata
@@ -152,7 +153,7 @@ class Collectivity(Base):
     membership_start: Mapped[dt.date | None] = mapped_column(Date)
     membership_end: Mapped[dt.date | None] = mapped_column(Date)
     phone: Mapped[str | None] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(254))
+    email: Mapped[str | None] = email_column()
 
     main_line1: Mapped[str | None] = mapped_column(String(200))
     main_line2: Mapped[str | None] = mapped_column(String(200))
@@ -232,7 +233,7 @@ class Contact(TenantMixin, Base):
     civility: Mapped[Civility | None] = enum_column(Civility)
     last_name: Mapped[str] = mapped_column(String(100))
     first_name: Mapped[str | None] = mapped_column(String(100))
-    email: Mapped[str | None] = mapped_column(String(254))
+    email: Mapped[str | None] = email_column()
     phone: Mapped[str | None] = mapped_column(String(20))
 
     collectivity: Mapped[Collectivity] = relationship(back_populates="contacts", lazy="joined")
@@ -250,7 +251,7 @@ class Professional(Base):
     role: Mapped[ProfessionalRole] = enum_column(ProfessionalRole)
     last_name: Mapped[str] = mapped_column(String(100), index=True)
     first_name: Mapped[str] = mapped_column(String(100))
-    email: Mapped[str | None] = mapped_column(String(254))
+    email: Mapped[str | None] = email_column()
     phone: Mapped[str | None] = mapped_column(String(20))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"), unique=True)

@@ -340,6 +340,11 @@ class OfficeView(AppModelView):
         "host_collectivity": "Pour un cabinet mis à disposition par une collectivité.",
     }
 
+    def pre_update(self, item: Office) -> None:
+        from app.planning import services as planning
+
+        planning.check_office_change(item)
+
 
 class MissionView(AppModelView):
     datamodel = SQLAInterface(Mission)

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.referential.models import ContractType
 from app.rules.errors import DomainError, FieldError, InvalidIdentifier
 from app.rules.identifiers import normalize_ins
-from app.tenancy import current_scope, system_scope
+from app.tenancy import collectivity_scope, current_scope
 from app.workforce.models import Agent, ChangeStatus, Contract, StagedAgentChange, WorkPosition
 
 # Once the CDG has validated an agent, the employer may only change these (SSTRN).
@@ -66,7 +66,7 @@ def check_not_duplicate(agent: Agent) -> None:
     same = select(Agent.id).where(
         Agent.id != (agent.id or 0), Agent.collectivity_id == collectivity_id
     )
-    with system_scope():
+    with collectivity_scope():
         if agent.ins and db.session.scalar(same.where(Agent.ins == agent.ins)):
             raise FieldError("Un agent de la collectivité a déjà cet INS.", "ins")
         duplicate = db.session.scalar(
@@ -197,9 +197,27 @@ def reject_staged_changes(change_ids: list[int]) -> int:
 
 
 def delete_agent(agent: Agent) -> None:
+    """An agent goes with his appointments (database cascade): refused while one of them still
+    counts (booked, convoked, honoured or an unjustified absence), whoever deletes him."""
+    from app.planning.models import Appointment, AppointmentStatus
+
     if is_employer() and agent.validated:
         raise DomainError(
             "Cet agent est validé par le CDG : il ne peut pas être supprimé. Déclarez plutôt sa sortie."
+        )
+    cancelled = (AppointmentStatus.annulee, AppointmentStatus.absence_justifiee)
+    with collectivity_scope():
+        booked = db.session.scalar(
+            select(
+                exists().where(
+                    Appointment.agent_id == agent.id, Appointment.status.not_in(cancelled)
+                )
+            )
+        )
+    if booked:
+        raise DomainError(
+            "Cet agent a des rendez-vous de médecine préventive : il ne peut pas être supprimé. "
+            "Annulez ses rendez-vous à venir ou déclarez sa sortie."
         )
     db.session.delete(agent)
 

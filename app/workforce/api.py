@@ -21,6 +21,21 @@ from app.workforce import positions as position_services
 from app.workforce.models import Agent, AgentAssignment, Contract, WorkPosition
 
 
+class _RiskPrecisionSchema(Schema):
+    radiation_category = fields.String(allow_none=True)
+    caces_categories = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
+
+
+class _RisksSchema(Schema):
+    """The risks of a position as the API takes them: codes, and precisions by code."""
+
+    risks = fields.List(fields.String(), allow_none=True)
+    risk_precisions = fields.Dict(
+        keys=fields.String(), values=fields.Nested(_RiskPrecisionSchema), allow_none=True
+    )
+
+
 class AgentApi(AppModelRestApi):
     resource_name = "agent"
     datamodel = SQLAInterface(Agent)
@@ -109,7 +124,10 @@ class WorkPositionApi(AppModelRestApi):
 
     def payload(self) -> Any:
         data = dict(request.get_json(silent=True) or {})
-        g.position_risks = (data.pop("risks", None), data.pop("risk_precisions", None) or {})
+        risks = _RisksSchema().load(
+            {"risks": data.pop("risks", None), "risk_precisions": data.pop("risk_precisions", None)}
+        )
+        g.position_risks = (risks["risks"], risks["risk_precisions"] or {})
         return data
 
     def _init_model_schemas(self) -> None:

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
 
+from app.core.spreadsheet import csv_bytes
 from app.rules.errors import DomainError
 from app.rules.formatting import fold, format_date, parse_date_fr, parse_oui_non
 from app.rules.identifiers import PCS_MESSAGE, normalize_ins, normalize_pcs
+from app.rules.spreadsheet import restore_cell
 
 
 class ImportKind(StrEnum):
@@ -234,7 +236,12 @@ def _xlsx_cell(value: object) -> str:
         return value.strftime("%H:%M")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return _cell_text(str(value))
+
+
+def _cell_text(cell: str) -> str:
+    """A text cell stripped, without the quote ``safe_cell`` adds to our own downloads."""
+    return restore_cell(cell.strip()).strip()
 
 
 def _read_xlsx(data: bytes) -> list[list[str]]:
@@ -315,7 +322,7 @@ def _read_csv(data: bytes) -> list[list[str]]:
         for cells in reader:
             if len(rows) >= MAX_LINES:
                 raise _too_many_lines()
-            rows.append([cell.strip() for cell in cells])
+            rows.append([_cell_text(cell) for cell in cells])
     except csv.Error as exc:
         raise _reject(
             f"Le fichier CSV est mal formé à la ligne {len(rows) + 1} ({exc}) : "
@@ -838,10 +845,6 @@ def template_csv(kind: ImportKind, rows: Iterable[Sequence[str]] = ()) -> bytes:
 
     Source: CONTRACT.md §3 (headers, ``;`` separator) and SSTRN-EXTRANET (« Télécharger le
     fichier de référence », opened with Excel): UTF-8 with a BOM so Excel reads the accents,
-    CRLF line ends.
+    CRLF line ends; every cell neutralised against formula injection (``app.core.spreadsheet``).
     """
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(HEADERS[kind])
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8-sig")
+    return csv_bytes(HEADERS[kind], rows)

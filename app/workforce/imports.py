@@ -14,7 +14,7 @@ from app.core.types import utcnow
 from app.extensions import db
 from app.referential.models import Civility, ContractType, Risk
 from app.rules.formatting import fold, format_date
-from app.tenancy import current_scope
+from app.tenancy import collectivity_scope, current_scope
 from app.workforce import importing
 from app.workforce.importing import ImportIssue, ImportKind, ImportRejected
 from app.workforce.models import Agent, AgentAssignment, Contract, PositionRisk, WorkPosition
@@ -114,21 +114,23 @@ def _import_agents(
     for contract_type in db.session.scalars(select(ContractType)):
         contract_types[fold(contract_type.label)] = contract_type
         contract_types[fold(contract_type.code)] = contract_type
-    existing_ins = set(
-        db.session.scalars(
-            select(Agent.ins).where(
-                Agent.collectivity_id == collectivity_id, Agent.ins.is_not(None)
+    # Duplicates are looked for among all the collectivity's agents, managed by the caller or not.
+    with collectivity_scope():
+        existing_ins = set(
+            db.session.scalars(
+                select(Agent.ins).where(
+                    Agent.collectivity_id == collectivity_id, Agent.ins.is_not(None)
+                )
             )
         )
-    )
-    existing_people = {
-        (fold(birth), fold(first), born)
-        for birth, first, born in db.session.execute(
-            select(Agent.birth_name, Agent.first_name, Agent.birth_date).where(
-                Agent.collectivity_id == collectivity_id
+        existing_people = {
+            (fold(birth), fold(first), born)
+            for birth, first, born in db.session.execute(
+                select(Agent.birth_name, Agent.first_name, Agent.birth_date).where(
+                    Agent.collectivity_id == collectivity_id
+                )
             )
-        )
-    }
+        }
     for row in rows:
         position = positions.get((row.pcs_code, fold(row.position_label)))
         if position is None:

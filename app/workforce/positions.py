@@ -15,6 +15,7 @@ from app.rules.errors import DomainError, FieldError, InvalidIdentifier
 from app.rules.follow_up import FollowUpResult, RiskEffect, follow_up
 from app.rules.formatting import fold
 from app.rules.identifiers import normalize_pcs
+from app.tenancy import collectivity_scope
 from app.workforce.models import Contract, PositionRisk, RadiationCategory, WorkPosition
 
 PRECISION_MESSAGES = {
@@ -75,13 +76,17 @@ def similar_positions(pcs_code: str, collectivity_id: int | None) -> list[WorkPo
 
 
 def held_by_present_agent(position_id: int, on: dt.date | None = None) -> bool:
-    """Somebody holds the position today or will hold it (a running or future contract)."""
+    """Somebody holds the position today or will hold it (a running or future contract), in
+    the whole collectivity: an agent a secondary account does not manage counts too."""
     on = on or clock.today()
-    return bool(
-        db.session.scalar(
-            select(exists().where(Contract.work_position_id == position_id, Contract.open_on(on)))
+    with collectivity_scope():
+        return bool(
+            db.session.scalar(
+                select(
+                    exists().where(Contract.work_position_id == position_id, Contract.open_on(on))
+                )
+            )
         )
-    )
 
 
 def present_agent_counts(position_ids: list[int], on: dt.date | None = None) -> dict[int, int]:
@@ -99,7 +104,11 @@ def present_agent_counts(position_ids: list[int], on: dt.date | None = None) -> 
 
 
 def ever_held(position_id: int) -> bool:
-    return bool(db.session.scalar(select(exists().where(Contract.work_position_id == position_id))))
+    """The position appears in a career of the collectivity (whoever manages the agent)."""
+    with collectivity_scope():
+        return bool(
+            db.session.scalar(select(exists().where(Contract.work_position_id == position_id)))
+        )
 
 
 def apply_risks(position: WorkPosition, risks: list[RiskInput]) -> None:

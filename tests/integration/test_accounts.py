@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app import roles
 from app.accounts import services
-from app.accounts.models import AccountSecurity, PasswordToken
+from app.accounts.models import AccountSecurity, PasswordToken, SecurityQuestion
 from app.core.mail import outbox_entries
 from app.core.types import utcnow
 from app.models import User
@@ -25,21 +25,23 @@ def _links(app) -> list[str]:
         return [m.group(1) for entry in outbox_entries() for m in LINK_RE.finditer(entry.body)]
 
 
-def _employer(db_ctx, **kw):
+def _employer(db_ctx, question: bool = True, **kw):
+    """An employer account; with ``question`` its holder has chosen « animal » / « Médor »."""
     with db_ctx() as session:
         collectivity = factories.make_collectivity(session)
         user = factories.make_user(session, roles.EMPLOYER_PRIMARY, collectivity=collectivity, **kw)
-        services.set_siret_question(user.id, collectivity.siret)
+        if question:
+            services.set_security_question(user.id, SecurityQuestion.animal, "Médor")
         return user, collectivity
 
 
 def test_first_connection_sends_a_single_use_link_that_sets_a_valid_password(app, client, db_ctx):
-    user, collectivity = _employer(db_ctx, username="rh.premiere")
+    user, collectivity = _employer(db_ctx, question=False, username="rh.premiere")
     page = text(client.get("/login/"))
     assert "Première connexion" in page and "Mot de passe oublié" in page
     response = client.post_form(
         "/compte/premiere-connexion",
-        {"username": "rh.premiere", "question": "siret", "answer": collectivity.siret},
+        {"username": "rh.premiere", "siret": collectivity.siret},
     )
     assert services.LINK_SENT in text(response)
     [token] = _links(app)
@@ -48,16 +50,28 @@ def test_first_connection_sends_a_single_use_link_that_sets_a_valid_password(app
     assert entry.to == user.email and "Première connexion" in entry.subject
 
     form_url = f"/compte/mot-de-passe/{token}"
-    weak = client.post_form(form_url, {"password": "motdepasse", "confirmation": "motdepasse"})
+    secret = {"question": "ami_enfance", "answer": "Bérénice"}
+    weak = client.post_form(
+        form_url, {"password": "motdepasse", "confirmation": "motdepasse", **secret}
+    )
     assert "au moins 8 caractères, dont une majuscule" in text(weak)
     mismatch = client.post_form(
-        form_url, {"password": "Nouveau-Pass1", "confirmation": "Nouveau-Pass2"}
+        form_url, {"password": "Nouveau-Pass1", "confirmation": "Nouveau-Pass2", **secret}
     )
     assert "différents" in text(mismatch)
-    done = client.post_form(
+    # The first password comes with the secret question the holder chooses (not the SIRET).
+    page = text(client.get(form_url))
+    assert "Question de sécurité" in page and "Numéro SIRET" not in page
+    no_question = client.post_form(
         form_url, {"password": "Nouveau-Pass1", "confirmation": "Nouveau-Pass1"}
     )
+    assert no_question.status_code == 200 and "Ce champ est obligatoire" in text(no_question)
+    done = client.post_form(
+        form_url, {"password": "Nouveau-Pass1", "confirmation": "Nouveau-Pass1", **secret}
+    )
     assert done.status_code == 302
+    with db_ctx() as session:
+        assert session.get(AccountSecurity, user.id).security_question.name == "ami_enfance"
 
     again = client.get(form_url)
     assert again.status_code == 410 and "Ce lien n'est plus valable" in text(again)
@@ -78,15 +92,15 @@ def test_answers_never_reveal_whether_an_identifier_exists(app, client, db_ctx):
     _employer(db_ctx, username="rh.existe")
     unknown = client.post_form(
         "/compte/mot-de-passe-oublie",
-        {"username": "personne", "question": "siret", "answer": "123"},
+        {"username": "personne", "question": "animal", "answer": "123"},
     )
     wrong = client.post_form(
         "/compte/mot-de-passe-oublie",
-        {"username": "rh.existe", "question": "siret", "answer": "mauvaise"},
+        {"username": "rh.existe", "question": "animal", "answer": "mauvaise"},
     )
     wrong_question = client.post_form(
         "/compte/mot-de-passe-oublie",
-        {"username": "rh.existe", "question": "animal", "answer": "Médor"},
+        {"username": "rh.existe", "question": "nom_mere", "answer": "Médor"},
     )
     bodies = [text(r) for r in (unknown, wrong, wrong_question)]
     assert all(services.LINK_SENT in body for body in bodies)
@@ -99,7 +113,7 @@ def test_an_expired_link_is_refused(app, client, db_ctx):
     user, collectivity = _employer(db_ctx, username="rh.expire")
     client.post_form(
         "/compte/mot-de-passe-oublie",
-        {"username": "rh.expire", "question": "siret", "answer": collectivity.siret},
+        {"username": "rh.expire", "question": "animal", "answer": "médor "},
     )
     [token] = _links(app)
     with db_ctx() as session:

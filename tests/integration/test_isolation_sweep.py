@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app.accounts.models import PortalMembership
 from app.tenancy import system_scope, tenant_models
 from app.workforce.models import Agent
-from tests import isolation
+from tests import factories, isolation
 
 
 @pytest.fixture
@@ -154,7 +154,11 @@ def test_the_sweep_flags_a_view_added_without_scoping(app, world, db_ctx, login,
     raw = leaky_app.test_client()
     token = raw.post(
         "/api/v1/security/login",
-        json={"username": world.primary_a.username, "password": "Motdepasse-1", "provider": "db"},
+        json={
+            "username": world.primary_a.username,
+            "password": factories.PASSWORD,
+            "provider": "db",
+        },
     ).get_json()["access_token"]
     from tests.conftest import ApiClient
 
@@ -164,3 +168,58 @@ def test_the_sweep_flags_a_view_added_without_scoping(app, world, db_ctx, login,
     assert any("/fuite/" in leak and isolation.SECRET_B in leak for leak in report.leaks)
     assert any("/nouvelle-route/<int:dossier_id>" in route for route in report.unknown_routes)
     assert any("/nouvelle-route/agent/" in leak and "answered 200" in leak for leak in report.leaks)
+
+
+def test_a_deleted_and_recreated_identity_reaches_nothing(app, world, login, api_login, db_ctx):
+    """A's secondary account is deleted; a Secrétariat account takes its id (forced: ids are
+    never reused). The deleted account's cookie and token must open no page at all."""
+    from app import roles
+    from app.accounts import services
+    from app.models import User
+
+    web = login(world.secondary_a)
+    token = api_login(world.secondary_a).headers["Authorization"].split()[1]
+    stolen = app.test_client()
+    stolen.set_cookie("session", web.get_cookie("session").value)
+    old_id = world.secondary_a.id
+    with db_ctx() as session:
+        session.delete(session.get(User, old_id))
+    with db_ctx() as session:
+        session.add(
+            User(
+                id=old_id,
+                username="secretariat.heritier",
+                email="secretariat.heritier@cdg.fr",
+                first_name="Héritier",
+                last_name="SECRETARIAT",
+                active=True,
+                password=services.hash_password(factories.PASSWORD),
+                roles=[app.appbuilder.sm.find_role(roles.SECRETARIAT)],
+            )
+        )
+    attempts, leaks = isolation.identity_replay_leaks(app, stolen, token)
+    assert attempts > 50
+    assert leaks == []
+    print(f"identity replay: {attempts} routes tried with the deleted account's cookie and token")
+
+
+def test_a_secondary_account_acting_on_the_collectivitys_shared_objects_is_held_to_its_rules(
+    app, world, db_ctx, login, api_login
+):
+    """A's secondary account refuses, cancels, books, deletes and closes on objects the whole
+    collectivity shares (the primary's bookings, a position held by an agent it does not
+    manage): every collectivity-wide rule holds, with its message, and nothing changes."""
+    with db_ctx() as session:
+        shared = isolation.build_shared_objects(session, world)
+        scope = isolation.scope_of(session, world.secondary_a)
+    with db_ctx() as session:
+        before = isolation.fingerprint(session)
+    web = login(world.secondary_a)
+    web.csrf_token_value = web.csrf_token("/compte/moi/")
+    problems = isolation.secondary_acts_on_shared_objects(
+        app, web, api_login(world.secondary_a), shared, scope
+    )
+    with db_ctx() as session:
+        after = isolation.fingerprint(session)
+    assert problems == []
+    assert after == before, "a refused action changed the database"

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 from app import roles
-from app.accounts import services
 from tests import factories
 from tests.isolation import make_agent
 from tests.web.conftest import assert_only_local_requests, fill_select
@@ -21,25 +20,25 @@ def _last_link(app) -> str:
 def test_primary_delegates_one_agent_to_a_secondary_account(app, page, live_server, db_ctx):
     with db_ctx() as session:
         collectivity = factories.make_collectivity(session, name="Commune de Navigation")
-        primary = factories.make_user(
+        factories.make_user(
             session, roles.EMPLOYER_PRIMARY, collectivity=collectivity, username="rh.navigation"
         )
-        services.set_siret_question(primary.id, collectivity.siret)
         make_agent(session, collectivity, birth_name="DUPONT", first_name="Alice")
         make_agent(session, collectivity, birth_name="MARTIN", first_name="Bob")
 
-    # First connection: identifier + security question -> e-mail link -> password.
+    # First connection: identifier + SIRET -> e-mail link -> password and secret question.
     page.goto("/login/")
     page.click("#first-connection")
     page.fill("#username", "rh.navigation")
-    fill_select(page, "#question", "siret")
-    page.fill("#answer", collectivity.siret)
+    page.fill("#siret", collectivity.siret)
     with page.expect_navigation():
         page.click("button[type=submit]")
     assert "un e-mail vient d'être envoyé" in page.content()
     page.goto(_last_link(app))
     page.fill("#password", "Premier-Pass1")
     page.fill("#confirmation", "Premier-Pass1")
+    fill_select(page, "#question", "animal")
+    page.fill("#answer", "Rex")
     with page.expect_navigation():
         page.click("button[type=submit]")
     assert "Votre mot de passe est enregistré" in page.content()
@@ -60,6 +59,8 @@ def test_primary_delegates_one_agent_to_a_secondary_account(app, page, live_serv
     page.goto(_last_link(app))
     page.fill("#password", "Second-Pass1")
     page.fill("#confirmation", "Second-Pass1")
+    fill_select(page, "#question", "premier_poste")
+    page.fill("#answer", "Jardinier")
     with page.expect_navigation():
         page.click("button[type=submit]")
     page.goto("/effectif/?onglet=tous")
