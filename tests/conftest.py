@@ -264,6 +264,22 @@ def api_login(app: Flask) -> Callable[..., ApiClient]:
 
 
 @pytest.fixture
+def throttled_app(app: Flask) -> Flask:
+    """The same application with throttling on (it is off for the rest of the suite)."""
+    from app import create_app
+
+    throttled = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        OUTBOX_DIR=app.config["OUTBOX_DIR"],
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+    )
+    throttled.test_client_class = WebClient
+    return throttled
+
+
+@pytest.fixture
 def cli(app: Flask) -> Any:
     return app.test_cli_runner()
 

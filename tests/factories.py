@@ -157,6 +157,25 @@ class Users:
         }[role]
 
 
+def make_user_with_id(session: Session, user_id: int, role: str, username: str) -> Any:
+    """A user forced onto a given id (what an id reused by the database would give)."""
+    from app.accounts.services import hash_password
+    from app.models import User
+
+    user = User(
+        id=user_id,
+        username=username,
+        email=f"{username}@cdg.fr",
+        first_name="Prénom",
+        last_name=username.upper(),
+        active=True,
+        password=hash_password(PASSWORD),
+        roles=[current_app.appbuilder.sm.find_role(role)],
+    )
+    session.add(user)
+    return user
+
+
 def make_users(session: Session) -> Users:
     collectivity_a = make_collectivity(session, name="Commune A")
     collectivity_b = make_collectivity(session, name="Commune B")

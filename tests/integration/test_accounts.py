@@ -214,23 +214,6 @@ def test_repeated_failures_lock_the_account_for_a_while(app, client, users, db_c
     assert attempt(factories.PASSWORD)
 
 
-@pytest.fixture
-def throttled_app(app):
-    """The same application with login throttling on (it is off for the rest of the suite)."""
-    from app import create_app
-    from config import TestConfig
-    from tests.conftest import WebClient
-
-    throttled = create_app(
-        TestConfig,
-        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-        OUTBOX_DIR=app.config["OUTBOX_DIR"],
-        RATELIMIT_ENABLED=True,
-    )
-    throttled.test_client_class = WebClient
-    return throttled
-
-
 def test_the_web_login_and_the_api_login_are_throttled(throttled_app):
     client = throttled_app.test_client()
     statuses = [

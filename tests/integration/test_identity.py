@@ -101,18 +101,7 @@ def test_a_deleted_accounts_cookie_and_tokens_never_act_as_a_new_account_with_it
     # The worst case: a Secrétariat account created with the freed id (forced here; ids are
     # never reused, see above).
     with db_ctx() as session:
-        session.add(
-            User(
-                id=old_id,
-                username="secretariat.nouveau",
-                email="secretariat.nouveau@cdg.fr",
-                first_name="Nouveau",
-                last_name="SECRETARIAT",
-                active=True,
-                password=services.hash_password(factories.PASSWORD),
-                roles=[app.appbuilder.sm.find_role(roles.SECRETARIAT)],
-            )
-        )
+        factories.make_user_with_id(session, old_id, roles.SECRETARIAT, "secretariat.nouveau")
     raw = app.test_client()
     assert raw.get("/api/v1/agent/", headers=_bearer(access)).status_code == 401
     assert raw.post("/api/v1/security/refresh", headers=_bearer(refresh)).status_code == 401
@@ -330,35 +319,26 @@ def test_wrong_answers_lock_the_account_like_wrong_passwords(app, client, login,
     assert response.status_code == 401
 
 
-def test_link_requests_are_throttled_per_address(app):
-    from app import create_app
-    from config import TestConfig
-
-    throttled = create_app(
-        TestConfig,
-        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-        OUTBOX_DIR=app.config["OUTBOX_DIR"],
-        RATELIMIT_ENABLED=True,
-        RATELIMIT_STORAGE_URI="memory://",
-        WTF_CSRF_ENABLED=False,
-    )
-    client = throttled.test_client()
+def test_link_requests_are_throttled_per_address(throttled_app):
+    client = throttled_app.test_client()
     statuses = [
-        client.post(
+        client.post_form(
             "/compte/mot-de-passe-oublie",
-            data={"username": "personne", "question": "animal", "answer": "x"},
+            {"username": "personne", "question": "animal", "answer": "x"},
         ).status_code
         for _ in range(12)
     ]
     assert statuses[0] == 200 and statuses[-1] == 429
     first = [
-        client.post(
-            "/compte/premiere-connexion", data={"username": "personne", "siret": "1"}
+        client.post_form(
+            "/compte/premiere-connexion",
+            {"username": "personne", "siret": "1"},
+            form_url="/compte/mot-de-passe-oublie",
         ).status_code
         for _ in range(12)
     ]
     assert first[-1] == 429
-    with throttled.app_context():
+    with throttled_app.app_context():
         from app.extensions import db
 
         db.session.remove()

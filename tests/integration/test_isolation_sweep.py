@@ -174,7 +174,6 @@ def test_a_deleted_and_recreated_identity_reaches_nothing(app, world, login, api
     """A's secondary account is deleted; a Secrétariat account takes its id (forced: ids are
     never reused). The deleted account's cookie and token must open no page at all."""
     from app import roles
-    from app.accounts import services
     from app.models import User
 
     web = login(world.secondary_a)
@@ -185,18 +184,7 @@ def test_a_deleted_and_recreated_identity_reaches_nothing(app, world, login, api
     with db_ctx() as session:
         session.delete(session.get(User, old_id))
     with db_ctx() as session:
-        session.add(
-            User(
-                id=old_id,
-                username="secretariat.heritier",
-                email="secretariat.heritier@cdg.fr",
-                first_name="Héritier",
-                last_name="SECRETARIAT",
-                active=True,
-                password=services.hash_password(factories.PASSWORD),
-                roles=[app.appbuilder.sm.find_role(roles.SECRETARIAT)],
-            )
-        )
+        factories.make_user_with_id(session, old_id, roles.SECRETARIAT, "secretariat.heritier")
     attempts, leaks = isolation.identity_replay_leaks(app, stolen, token)
     assert attempts > 50
     assert leaks == []

@@ -143,22 +143,6 @@ def test_an_http_public_url_keeps_cookies_usable_without_tls(client):
 TOO_MANY = "Trop de tentatives : réessayez dans quelques instants."
 
 
-@pytest.fixture
-def throttled_app(app):
-    from app import create_app
-    from tests.conftest import WebClient
-
-    throttled = create_app(
-        TestConfig,
-        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-        OUTBOX_DIR=app.config["OUTBOX_DIR"],
-        RATELIMIT_ENABLED=True,
-        RATELIMIT_STORAGE_URI="memory://",
-    )
-    throttled.test_client_class = WebClient
-    return throttled
-
-
 def test_a_throttled_api_login_answers_json_in_french(throttled_app):
     client = throttled_app.test_client()
     response = None
