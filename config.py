@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from flask_appbuilder.const import AUTH_DB
@@ -35,6 +36,23 @@ def env_bool(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "oui", "on"}
+
+
+def public_url(environ: Mapping[str, str]) -> str:
+    """The address written in e-mail links: PUBLIC_URL, else http://HOST:PORT (the address
+    ``scripts/run.sh`` serves on, default http://127.0.0.1:5000). A wildcard HOST (0.0.0.0,
+    ::) is no address to click on: the link then uses 127.0.0.1 — set PUBLIC_URL to reach the
+    server from other machines."""
+    explicit = environ.get("PUBLIC_URL", "").strip()
+    if explicit:
+        return explicit
+    host = environ.get("HOST", "").strip() or "127.0.0.1"
+    port = environ.get("PORT", "").strip() or "5000"
+    if host in {"0.0.0.0", "::", "[::]"}:
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{port}"
 
 
 def secure_cookies(public_url: str) -> bool:
@@ -115,8 +133,8 @@ class Config:
     IMPORT_MAX_BYTES = 20 * 1024 * 1024
 
     SCHEDULER_ENABLED = env_bool("SCHEDULER_ENABLED", False)
-    # Public URL used in e-mails (links to set a password, ...).
-    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    # Public URL used in e-mails (links to set a password, ...): follows HOST and PORT.
+    PUBLIC_URL = public_url(os.environ)
     # Business wall-clock time zone: plages and appointments are stored in this local time.
     LOCAL_TIMEZONE = "Europe/Paris"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask_appbuilder import Model
 from flask_appbuilder.models.sqla.base import SQLA
-from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 
 from app.core import sqlite as _sqlite  # noqa: F401  - SQLite connection behaviour
+from app.core.migrate import LazyMigrate
 from app.core.session import Session
 
 # Constraint names follow one convention so migrations can name (and drop) them.
@@ -23,5 +23,6 @@ metadata: MetaData = Model.metadata
 metadata.naming_convention = NAMING_CONVENTION
 
 db = SQLA(metadata=metadata, session_options={"class_": Session})
-migrate = Migrate()
+# Flask-Migrate (and Alembic) imported at the first ``flask db`` command or migration only.
+migrate = LazyMigrate()
 csrf = CSRFProtect()

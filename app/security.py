@@ -15,6 +15,7 @@ from typing import Any
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
 
 from app import roles
+from app.core import security_views
 from app.roles import (
     ADMIN,
     COMPTABILITE,
@@ -230,6 +231,13 @@ class SecurityManager(FabSecurityManager):
     (shared by the web login and the REST API login)."""
 
     userstatschartview = None
+    userdbmodelview = security_views.UserDBModelView
+    rolemodelview = security_views.RoleModelView
+    groupmodelview = security_views.UserGroupModelView
+
+    def __init__(self, appbuilder: Any) -> None:
+        super().__init__(appbuilder)
+        security_views.install(self)
 
     @property
     def authdbview(self) -> Any:  # type: ignore[override]
@@ -283,3 +291,106 @@ class SecurityManager(FabSecurityManager):
     def install_roles(self) -> None:
         self._builtin_roles.clear()
         self._builtin_roles.update(fab_roles(self.appbuilder.menu))
+        self._decisions().clear()
+
+    # -- built-in role checks without a regex per check (issue 9) ----------------------------
+    #
+    # FAB matches every (view, permission) pattern of every role with ``re.match`` at each
+    # check (~2 450 per page with the menu). The patterns are compiled once per role into a
+    # set of exact pairs plus the few real regexes, and each decision is kept per *set of role
+    # names*: a user whose roles change asks with another key (and his security stamp, hence
+    # his session, changed with them); the definitions only change in ``install_roles``,
+    # which empties the decisions, and a role whose pattern list is replaced is recompiled.
+
+    def _decisions(self) -> dict[tuple[frozenset[str], str, str], bool]:
+        return self.__dict__.setdefault("_builtin_decisions", {})  # type: ignore[no-any-return]
+
+    def _matcher(self, role_name: str) -> BuiltinMatcher:
+        matchers: dict[str, BuiltinMatcher] = self.__dict__.setdefault("_builtin_matchers", {})
+        patterns = self.builtin_roles.get(role_name, [])
+        matcher = matchers.get(role_name)
+        if matcher is None or not matcher.compiled_from(patterns):
+            matcher = matchers[role_name] = BuiltinMatcher(patterns)
+        return matcher
+
+    def _has_access_builtin_roles(self, role: Any, permission_name: str, view_name: str) -> bool:
+        return self._matcher(role.name).allows(view_name, permission_name)
+
+    def _has_view_access(self, user: Any, permission_name: str, view_name: str) -> bool:
+        user_roles = self.get_user_roles(user)
+        names = frozenset(role.name for role in user_roles)
+        if not names <= self.builtin_roles.keys():
+            return bool(super()._has_view_access(user, permission_name, view_name))
+        key = (names, permission_name, view_name)
+        decisions = self._decisions()
+        decision = decisions.get(key)
+        if decision is None:
+            if len(decisions) > 50_000:
+                decisions.clear()
+            decision = decisions[key] = any(
+                self._matcher(name).allows(view_name, permission_name) for name in names
+            )
+        return decision
+
+    # -- the Public role is built in: no query to read it ------------------------------------
+
+    def get_public_role(self) -> Any:
+        if self.auth_role_public in self.builtin_roles:
+            return BuiltinRole(self.auth_role_public)
+        return super().get_public_role()
+
+    def is_item_public(self, permission_name: str, view_name: str) -> bool:
+        if self.auth_role_public in self.builtin_roles:
+            return self._matcher(self.auth_role_public).allows(view_name, permission_name)
+        return bool(super().is_item_public(permission_name, view_name))
+
+
+class BuiltinRole:
+    """Stands for a built-in role (its permissions are code, not rows) where FAB only reads the
+    name: the Public role of an anonymous request."""
+
+    __slots__ = ("name",)
+    id = None
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class BuiltinMatcher:
+    """FAB's ``re.match(view) and re.match(permission)`` over a role's patterns, with the
+    anchored literal patterns ``fab_roles`` writes turned into a set lookup."""
+
+    def __init__(self, patterns: list[list[str]]) -> None:
+        self._source = patterns
+        self._size = len(patterns)
+        self.exact: set[tuple[str, str]] = set()
+        self.regexes: list[tuple[re.Pattern[str], re.Pattern[str]]] = []
+        for view_pattern, permission_pattern in patterns:
+            view, permission = _literal(view_pattern), _literal(permission_pattern)
+            if view is not None and permission is not None:
+                self.exact.add((view, permission))
+            else:
+                self.regexes.append((re.compile(view_pattern), re.compile(permission_pattern)))
+
+    def compiled_from(self, patterns: list[list[str]]) -> bool:
+        return patterns is self._source and len(patterns) == self._size
+
+    def allows(self, view_name: str, permission_name: str) -> bool:
+        if (view_name, permission_name) in self.exact:
+            return True
+        return any(
+            view.match(view_name) and permission.match(permission_name)
+            for view, permission in self.regexes
+        )
+
+
+def _literal(pattern: str) -> str | None:
+    """``^name$`` written by ``re.escape`` -> ``name``; None for a real regex."""
+    if not (pattern.startswith("^") and pattern.endswith("$")) or pattern.endswith("\\$"):
+        return None
+    body = pattern[1:-1]
+    text = re.sub(r"\\(.)", r"\1", body, flags=re.DOTALL)
+    return text if re.escape(text) == body else None

@@ -26,14 +26,17 @@ from typing import Any, ClassVar
 
 from flask import g, has_request_context, session
 from sqlalchemy import ForeignKey, Integer, and_, event, false, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import (
     Mapped,
+    Mapper,
     ORMExecuteState,
     Session,
     declared_attr,
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.orm.util import identity_key
 
 from app import roles
 from app.rules.errors import DomainError
@@ -140,10 +143,32 @@ def current_scope() -> Scope:
     return scope
 
 
+@contextmanager
+def loading_user() -> Iterator[None]:
+    """Load the request's user (users, roles, groups: unscoped tables) without resolving the
+    request's scope, which would ask Flask-Login for that same user; tenant tables read meanwhile
+    see nothing (fail closed)."""
+    token = _resolving.set(True)
+    try:
+        yield
+    finally:
+        _resolving.reset(token)
+
+
 def forget_cached_scope() -> None:
     """Drop the scope cached for this request (after a collectivity switch or a login)."""
     if has_request_context():
         g.pop("_tenant_scope", None)
+        g.pop("_tenant_memberships", None)
+
+
+def request_memberships(user_id: int | None) -> list[tuple[int, str]] | None:
+    """The (collectivity id, name) pairs of the user, as read when this request's scope was
+    resolved (None when they were not)."""
+    cached = g.get("_tenant_memberships") if has_request_context() else None
+    if cached is None or cached[0] != user_id:
+        return None
+    return list(cached[1])
 
 
 def _request_user() -> Any:
@@ -166,16 +191,25 @@ def scope_for_user(user: Any, selected_collectivity_id: int | None = None) -> Sc
         return NOBODY
     from app.accounts.models import PortalMembership
 
+    collectivity = sa_inspect(PortalMembership).relationships["collectivity"].mapper.class_
     with scope_as(SYSTEM):
         memberships = (
             _raw_session()
             .execute(
-                select(PortalMembership.collectivity_id, PortalMembership.primary_user_id)
+                select(
+                    PortalMembership.collectivity_id,
+                    PortalMembership.primary_user_id,
+                    collectivity.name,
+                )
+                .join(collectivity, collectivity.id == PortalMembership.collectivity_id)
                 .where(PortalMembership.user_id == user.id)
                 .order_by(PortalMembership.id)
             )
             .all()
         )
+    if has_request_context():
+        # The portal's collectivity switcher shows them: read once per request.
+        g._tenant_memberships = (user.id, [(m.collectivity_id, m.name) for m in memberships])
     if not memberships:
         return NOBODY
     chosen = next((m for m in memberships if m.collectivity_id == selected_collectivity_id), None)
@@ -264,11 +298,25 @@ def criteria_for(cls: type, scope: Scope) -> Any:
     return cls.tenant_criteria(scope)  # type: ignore[attr-defined]
 
 
-def _scope_options(scope: Scope) -> list[Any]:
-    return [
-        with_loader_criteria(cls, criteria_for(cls, scope), include_aliases=True)
-        for cls in tenant_models()
-    ]
+# The loader options of a scope, built once per scope: ``Scope`` is frozen and holds every value
+# the criteria depend on (collectivity, secondary account), so two scopes never share options.
+# What a secondary account may see (its assignments) is a subquery run with each statement,
+# never a cached value: an assignment change is seen at once.
+_SCOPE_OPTIONS: dict[Scope, tuple[Any, ...]] = {}
+_SCOPE_OPTIONS_MAX = 1024
+
+
+def _scope_options(scope: Scope) -> tuple[Any, ...]:
+    options = _SCOPE_OPTIONS.get(scope)
+    if options is None:
+        options = tuple(
+            with_loader_criteria(cls, criteria_for(cls, scope), include_aliases=True)
+            for cls in tenant_models()
+        )
+        if len(_SCOPE_OPTIONS) >= _SCOPE_OPTIONS_MAX:
+            _SCOPE_OPTIONS.clear()
+        _SCOPE_OPTIONS[scope] = options
+    return options
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,6 +340,72 @@ def _filter_statements(state: ORMExecuteState) -> None:
             raise TenantViolation("Écriture refusée.")
         return
     state.statement = state.statement.options(*_scope_options(scope))
+    # The rows this statement loads were filtered for this scope (see _remember_scope).
+    state.update_execution_options(**{_LOADED_FOR: scope})
+
+
+# --------------------------------------------------------------------------------------------
+# What this session has already proven visible
+# --------------------------------------------------------------------------------------------
+#
+# A row loaded by a statement the hook filtered for a scope is visible to that scope: the
+# instance keeps that scope in its state until it is refreshed from the database (a refresh of
+# expired attributes is not filtered). The after-flush check then needs no SELECT to prove that
+# a foreign key written by the scope points at a row it can read, when that row is such an
+# instance. A new row whose criteria only read its own columns (``collectivity_id == 7``) is
+# checked on its flushed values instead of being selected again. Rows changed by the flush are
+# always selected again: the row lock taken by the UPDATE makes that check exact.
+
+_LOADED_FOR = "tenant_loaded_for"
+
+
+@event.listens_for(Mapper, "load")
+def _remember_scope(target: Any, context: Any) -> None:
+    scope = getattr(context, "execution_options", None) or {}
+    scope = scope.get(_LOADED_FOR)
+    if scope is not None:
+        sa_inspect(target).info[_LOADED_FOR] = scope
+
+
+@event.listens_for(Mapper, "refresh")
+def _refresh_scope(target: Any, context: Any, attrs: Any) -> None:
+    # Reloaded by a filtered statement (``populate_existing``): visible to its scope; by an
+    # unfiltered one (expired attributes): proven for nobody.
+    scope = getattr(context, "execution_options", None) or {}
+    scope = scope.get(_LOADED_FOR)
+    info = sa_inspect(target).info
+    if scope is not None:
+        info[_LOADED_FOR] = scope
+    else:
+        info.pop(_LOADED_FOR, None)
+
+
+def _loaded_for(session: Session, cls: type, pk: Any, scope: Scope) -> bool:
+    obj = session.identity_map.get(identity_key(cls, pk))
+    if obj is None or obj in session.deleted:
+        return False
+    return bool(sa_inspect(obj).info.get(_LOADED_FOR) == scope)
+
+
+_EVALUATORS: dict[tuple[type, Scope], Any] = {}
+
+
+def _evaluates_visible(obj: Any, scope: Scope) -> bool:
+    """The scope's criteria, evaluated on the object's own values (False when they cannot be:
+    a subquery, another table)."""
+    key = (type(obj), scope)
+    if key not in _EVALUATORS:
+        try:
+            from sqlalchemy.orm.evaluator import _EvaluatorCompiler
+
+            evaluator: Any = _EvaluatorCompiler(type(obj)).process(criteria_for(type(obj), scope))
+        except Exception:  # UnevaluatableError, or an SQLAlchemy without the evaluator
+            evaluator = None
+        if len(_EVALUATORS) >= _SCOPE_OPTIONS_MAX:
+            _EVALUATORS.clear()
+        _EVALUATORS[key] = evaluator
+    evaluator = _EVALUATORS[key]
+    return evaluator is not None and evaluator(obj) is True
 
 
 def _owner_of(obj: Any) -> int | None:
@@ -343,10 +457,26 @@ def _check_writes(session: Session, flush_context: Any) -> None:
     scope = current_scope()
     if scope.unrestricted or scope.kind is not ScopeKind.EMPLOYER:
         return
-    written = [obj for obj in (*session.new, *session.dirty) if is_tenant_model(type(obj))]
+    # A row this flush deleted (an orphan removed from its parent's list, such as a position's
+    # risk) is dirty but gone: it was loaded through the caller's scope, its parent is checked.
+    deleted = {
+        id(state.obj())
+        for state, (is_delete, _) in getattr(flush_context, "states", {}).items()
+        if is_delete
+    }
+    written = [
+        obj
+        for obj in (*session.new, *session.dirty)
+        if is_tenant_model(type(obj)) and id(obj) not in deleted
+    ]
     if not written:
         return
-    _check_visible(session, scope, written)
+    created = set(map(id, session.new))
+    _check_visible(
+        session,
+        scope,
+        [obj for obj in written if id(obj) not in created or not _evaluates_visible(obj, scope)],
+    )
     _check_references(session, scope, written)
 
 
@@ -373,7 +503,7 @@ def _check_references(session: Session, scope: Scope, objects: list[Any]) -> Non
                 if target_cls is None:
                     continue
                 value = getattr(obj, _attribute_name(type(obj), column.key), None)
-                if value is not None:
+                if value is not None and not _loaded_for(session, target_cls, value, scope):
                     targets.setdefault(target_cls, set()).add(value)
     for cls, ids in targets.items():
         if _visible_ids(session, cls, ids) != ids:
@@ -381,7 +511,10 @@ def _check_references(session: Session, scope: Scope, objects: list[Any]) -> Non
 
 
 def _visible_ids(session: Session, cls: Any, ids: set[Any]) -> set[Any]:
-    pk_column = cls.__mapper__.primary_key[0]
+    # The mapped attribute, not the table's column: a Core ``select(column)`` names no ORM
+    # entity, and the loader criteria of the hook would not reach it.
+    mapper = cls.__mapper__
+    pk_column = getattr(cls, mapper.get_property_by_column(mapper.primary_key[0]).key)
     found: set[Any] = set()
     id_list = sorted(ids)
     for start in range(0, len(id_list), 500):

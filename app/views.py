@@ -143,6 +143,7 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_api(referential_api.CollectivityApi)
     appbuilder.add_api(referential_api.OfficeApi)
     appbuilder.add_api(referential_api.ProfessionalApi)
+    appbuilder.add_api(referential_api.ConventionApi)
     appbuilder.add_api(workforce_api.AgentApi)
     appbuilder.add_api(workforce_api.WorkPositionApi)
     appbuilder.add_api(workforce_api.ContractApi)

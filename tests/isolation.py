@@ -519,7 +519,7 @@ def _sweep_rule(
     if endpoint in HARMLESS_ROUTES or endpoint.endswith(".static") or "logout" in rule.rule:
         return
     if isinstance(view, AppModelRestApi):
-        _sweep_api_rule(report, api, rule, view, forbidden, markers, methods)
+        _sweep_api_rule(report, api, rule, view, forbidden, markers, methods, context)
         return
     if not rule.arguments:
         if "GET" in methods:
@@ -600,6 +600,38 @@ def _post_foreign_references(
             report.leak(f"POST {url} accepted {name}={forbidden[target][0]}")
 
 
+# Lists written through the REST API (CONTRACT.md §2 « Values »): every API write attempt of
+# these resources also carries them, with values the caller must not assign.
+API_LIST_FIELDS = {
+    "agent": ("secondary_account_ids",),
+    "office": ("served_collectivity_ids",),
+    "work_position": ("risks",),
+}
+# Lists of ids: changing one of the caller's own rows with them must answer 403 or 404 too.
+API_ID_LISTS = {"secondary_account_ids", "served_collectivity_ids"}
+
+
+def _forbidden_list_values(
+    view: Any, forbidden: dict[type, list[Any]], context: dict[str, Any]
+) -> dict[str, Any]:
+    """The list fields of the resource, each with values the caller must not assign: users who
+    are not his own secondary accounts, collectivities he cannot read (risks are reference
+    codes: they are tried on rows he cannot reach)."""
+    collectivities = next(
+        (ids for model, ids in forbidden.items() if model.__name__ == "Collectivity"), []
+    )
+    candidates = {
+        "secondary_account_ids": list(context.get("foreign_user_ids", [])),
+        "served_collectivity_ids": list(collectivities[:2]),
+        "risks": ["autre"],
+    }
+    return {
+        name: candidates[name]
+        for name in API_LIST_FIELDS.get(view.resource_name, ())
+        if candidates[name]
+    }
+
+
 def _sweep_api_rule(
     report: SweepReport,
     api: Any,
@@ -608,9 +640,11 @@ def _sweep_api_rule(
     forbidden: dict[type, list[Any]],
     markers: tuple[str, ...],
     methods: set[str],
+    context: dict[str, Any] | None = None,
 ) -> None:
     model = view.datamodel.obj
     base = rule.rule
+    lists = _forbidden_list_values(view, forbidden, context or {})
     if not rule.arguments:
         if "GET" in methods:
             response = api.get(base)
@@ -623,17 +657,19 @@ def _sweep_api_rule(
                 if ids & set(forbidden[model]):
                     report.leak(f"API GET {base} lists forbidden ids {ids & set(forbidden[model])}")
         if "POST" in methods:
-            _api_post_foreign_references(report, api, base, view, forbidden)
+            _api_post_foreign_references(report, api, base, view, forbidden, lists)
         return
     if model not in forbidden:
         return
+    if "PUT" in methods and re.search(r"<(?:\w+:)?pk>$", base):
+        _api_put_foreign_lists(report, api, base, model, lists, context or {})
     for pk in forbidden[model][:3]:
         url = re.sub(r"<(?:\w+:)?pk>", str(pk), base)
         for method in sorted(methods):
             if method == "GET":
                 response = api.get(url)
             elif method == "PUT":
-                response = api.put(url, json={})
+                response = api.put(url, json=lists)
             elif method == "DELETE":
                 response = api.delete(url)
             else:
@@ -643,10 +679,38 @@ def _sweep_api_rule(
                 report.leak(f"API {method} {url} answered {response.status_code}")
 
 
-def _api_post_foreign_references(
-    report: SweepReport, api: Any, url: str, view: Any, forbidden: dict[type, list[Any]]
+def _api_put_foreign_lists(
+    report: SweepReport,
+    api: Any,
+    base: str,
+    model: type,
+    lists: dict[str, Any],
+    context: dict[str, Any],
 ) -> None:
-    """POST a copy of one of the user's own rows with a foreign key to a row he cannot reach."""
+    """Change one of the user's own rows with a list of ids he must not assign: 403 or 404."""
+    own = (context.get("visible") or {}).get(model) or []
+    if not own:
+        return
+    url = re.sub(r"<(?:\w+:)?pk>", str(own[0]), base)
+    for name, values in lists.items():
+        if name not in API_ID_LISTS:
+            continue
+        response = api.put(url, json={name: values})
+        report.cases += 1
+        if response.status_code not in (403, 404):
+            report.leak(f"API PUT {url} {name}={values} answered {response.status_code}")
+
+
+def _api_post_foreign_references(
+    report: SweepReport,
+    api: Any,
+    url: str,
+    view: Any,
+    forbidden: dict[type, list[Any]],
+    lists: dict[str, Any] | None = None,
+) -> None:
+    """POST a copy of one of the user's own rows with a foreign key to a row he cannot reach,
+    or with a list of ids he must not assign."""
     model = view.datamodel.obj
     listing = api.get(url)
     rows = listing.get_json().get("result", []) if listing.status_code == 200 else []
@@ -663,6 +727,13 @@ def _api_post_foreign_references(
             report.cases += 1
             if response.status_code == 201:
                 report.leak(f"API POST {url} accepted {column.name}={forbidden[target][0]}")
+    for name, values in (lists or {}).items():
+        if name not in API_ID_LISTS:
+            continue
+        response = api.post(url, json={**template, name: values})
+        report.cases += 1
+        if response.status_code == 201:
+            report.leak(f"API POST {url} accepted {name}={values}")
 
 
 def identity_replay_leaks(app: Flask, stolen_web: Any, token: str) -> tuple[int, list[str]]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, g
 
-from app.tenancy import current_scope
+from app.tenancy import current_scope, request_memberships
 
 
 def portal_context() -> dict[str, Any]:
@@ -18,7 +18,11 @@ def portal_context() -> dict[str, Any]:
     scope = current_scope()
     context: dict[str, Any] = {"collectivities": [], "current_id": None, "current_name": ""}
     if scope.is_employer:
-        collectivities = my_collectivities(scope.user_id)
+        collectivities = request_memberships(scope.user_id)
+        if collectivities is None:
+            collectivities = my_collectivities(scope.user_id)
+        else:
+            collectivities.sort(key=lambda pair: pair[1])
         context = {
             "collectivities": collectivities,
             "current_id": scope.collectivity_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.accounts.models import SELECTABLE_QUESTIONS
 from app.accounts.passwords import POLICY
 from app.core.emails import EmailAddress
+from app.core.views import ChoiceWidget
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -27,7 +28,7 @@ def _question_field() -> SelectField:
         choices=[("", "— choisissez votre question —")]
         + [(q.name, q.value) for q in SELECTABLE_QUESTIONS],
         validators=[DataRequired(REQUIRED)],
-        widget=Select2Widget(),
+        widget=ChoiceWidget(),
     )
 
 
@@ -122,7 +123,7 @@ class SecondaryAccountForm(FlaskForm):
 
 class PrimaryAccountForm(FlaskForm):
     collectivity_id = SelectField(
-        "Collectivité", coerce=int, validators=[DataRequired(REQUIRED)], widget=Select2Widget()
+        "Collectivité", coerce=int, validators=[DataRequired(REQUIRED)], widget=ChoiceWidget()
     )
     username = StringField(
         "Identifiant",

@@ -59,6 +59,10 @@ class AccountError(DomainError):
     """An account cannot be created or changed as asked."""
 
 
+class PrimaryOnly(AccountError):
+    """Only a collectivity's primary account may do this (the REST API answers 403)."""
+
+
 # ----------------------------------------------------------------------------------------------
 # Passwords and security questions
 # ----------------------------------------------------------------------------------------------
@@ -572,6 +576,33 @@ def assign_agents(user_id: int, agent_ids: list[int]) -> None:
         for agent_id in sorted(wanted - current)
     )
     db.session.flush()
+
+
+def set_agent_secondary_accounts(agent_id: int, user_ids: list[int]) -> None:
+    """The agent is managed by exactly these secondary accounts (the REST API's
+    ``secondary_account_ids``): each account's list is changed through ``assign_agents``. An id
+    that is not a secondary account of the caller's collectivity is a TenantViolation (404);
+    unchanged, nothing is checked (a round trip of what the caller read)."""
+    wanted = {int(user_id) for user_id in user_ids}
+    current = set(
+        db.session.scalars(
+            select(AgentAssignment.user_id).where(AgentAssignment.agent_id == agent_id)
+        )
+    )
+    if wanted == current:
+        return
+    scope = current_scope()
+    if not scope.is_employer or scope.is_secondary:
+        raise PrimaryOnly(
+            "Seul le compte principal de la collectivité désigne les comptes secondaires d'un agent."
+        )
+    for user_id in sorted(wanted):
+        secondary_membership(user_id)
+    for user_id in sorted(wanted ^ current):
+        agents = assigned_agent_ids(user_id)
+        assign_agents(
+            user_id, sorted(agents | {agent_id} if user_id in wanted else agents - {agent_id})
+        )
 
 
 def delete_secondary_account(user_id: int) -> None:

@@ -16,9 +16,9 @@ import hmac
 from typing import Any
 
 from flask import has_request_context, session
-from flask_appbuilder.security.sqla.models import User
+from flask_appbuilder.security.sqla.models import Group, User
 from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.accounts.models import AccountSecurity, PasswordHistory, new_security_stamp
 
@@ -65,15 +65,26 @@ def stamped_user(user_id: Any, stamp: Any) -> Any:
         return None
     if not isinstance(stamp, str) or not stamp or not 0 < pk < 2**63:
         return None
-    row = (
-        _session()
-        .execute(
-            select(User, AccountSecurity.security_stamp)
-            .join(AccountSecurity, AccountSecurity.user_id == User.id)
-            .where(User.id == pk)
+    from app.tenancy import loading_user
+
+    # Roles and groups (with their roles) come in the same statement: the permission checks of
+    # the request read them. No tenant table is read, so the tenancy hook is told not to
+    # resolve the request's scope meanwhile (it would ask Flask-Login for this very user).
+    with loading_user():
+        row = (
+            _session()
+            .execute(
+                select(User, AccountSecurity.security_stamp)
+                .join(AccountSecurity, AccountSecurity.user_id == User.id)
+                .where(User.id == pk)
+                .options(
+                    joinedload(User.roles),
+                    joinedload(User.groups).joinedload(Group.roles),
+                )
+            )
+            .unique()
+            .first()
         )
-        .first()
-    )
     if row is None or not hmac.compare_digest(row[1], stamp):
         return None
     user = row[0]

@@ -17,24 +17,28 @@ from flask_appbuilder import ModelView, expose
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_appbuilder.baseviews import BaseCRUDView
-from flask_appbuilder.fields import EnumField
+from flask_appbuilder.fields import EnumField, QuerySelectField
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _gettext
 from markupsafe import Markup
 from marshmallow import ValidationError
 from marshmallow import fields as ma_fields
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, DateField, DateTimeField, DecimalField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired
 from wtforms.validators import ValidationError as FormValidationError
-from wtforms.widgets import html_params
+from wtforms.widgets import Select, html_params
 
 from app.core.formatting import format_date, format_datetime, format_decimal
 from app.core.input_guard import BadInput, bad_input_message
+from app.core.rison_schemas import install as install_rison_schemas
 from app.core.types import LabelledEnum
+from app.rules.dates import parse_french_date, parse_french_datetime
 from app.rules.errors import DomainError
+from app.rules.formatting import fold
 from app.tenancy import TenantViolation
 
 READ = "read"
@@ -96,6 +100,40 @@ class FrenchDateTimeWidget(FrenchDateWidget):
     placeholder = "JJ/MM/AAAA HH:MM"
 
 
+CHOOSE = "Choisissez…"
+_BLANK_VALUES = ("", "__None")
+
+
+class ChoiceWidget(Select):
+    """A drop-down list (select2 unless ``select2=False``). A required choice starts empty
+    (« Choisissez… ») instead of on its first entry, so nothing is chosen without the user: an
+    empty first option, select2's placeholder, no "clear" cross. Its search box takes the focus
+    when it opens (static/js/medprev.js)."""
+
+    def __init__(self, select2: bool = True) -> None:
+        super().__init__()
+        self.select2 = select2
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        classes = ["my_select2"] if self.select2 else []
+        classes += ["form-control", *kwargs.pop("class", "").split()]
+        kwargs["class"] = " ".join(dict.fromkeys(classes))
+        required = bool(getattr(field.flags, "required", False))
+        if required:
+            kwargs.update({"data-placeholder": CHOOSE, "data-allow-clear": "false"})
+        html = str(super().__call__(field, **kwargs))
+        choices = list(field.iter_choices())
+        if not required or any(str(choice[0]) in _BLANK_VALUES for choice in choices):
+            return Markup(html)
+        selected = "" if any(choice[2] for choice in choices) else " selected"
+        head, _, options = html.partition(">")
+        return Markup(f'{head}><option value=""{selected}>{CHOOSE}</option>{options}')
+
+
+def _is_required(validators: Any) -> bool:
+    return any(isinstance(v, (InputRequired, DataRequired)) for v in validators or [])
+
+
 class SafeEnumField(EnumField):
     """FAB's enum select raises a bare KeyError on an empty or unknown code and a bare
     ValueError on an invalid choice (a 500): say it in French next to the field."""
@@ -120,21 +158,37 @@ class SafeEnumField(EnumField):
 
 
 class FrenchDateField(DateField):
+    """A date typed JJ/MM/AAAA (or JJMMAAAA, AAAA-MM-JJ) read strictly by
+    ``app.rules.dates.parse_french_date``: an impossible date is an error on the field, and
+    the text stays as typed."""
+
     def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = " ".join(str(value) for value in valuelist).strip()
+        self.data = None
+        if not text:
+            return  # the field's required / optional validator decides
         try:
-            super().process_formdata(valuelist)
-        except ValueError as error:
-            raise ValueError("Date invalide : format attendu JJ/MM/AAAA.") from error
+            self.data = parse_french_date(text)
+        except DomainError as error:
+            raise ValueError(error.message) from error
 
 
 class FrenchDateTimeField(DateTimeField):
+    """A date and time typed JJ/MM/AAAA HH:MM, read by ``parse_french_datetime``."""
+
     def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = " ".join(str(value) for value in valuelist).strip()
+        self.data = None
+        if not text:
+            return
         try:
-            super().process_formdata(valuelist)
-        except ValueError as error:
-            raise ValueError(
-                "Date et heure invalides : format attendu JJ/MM/AAAA HH:MM."
-            ) from error
+            self.data = parse_french_datetime(text)
+        except DomainError as error:
+            raise ValueError(error.message) from error
 
 
 class FrenchDecimalField(DecimalField):
@@ -155,8 +209,9 @@ class FrenchDecimalField(DecimalField):
 
 
 def frenchify_form(form_class: Any) -> Any:
-    """Swap the generated date, datetime and decimal fields for French-format ones; an unticked
-    checkbox is a valid "Non" (FAB marks non-nullable booleans as required)."""
+    """Swap the generated date, datetime and decimal fields for French-format ones; a required
+    drop-down starts empty (« Choisissez… »); an unticked checkbox is a valid "Non" (FAB marks
+    non-nullable booleans as required)."""
     for name in list(vars(form_class)):
         unbound = getattr(form_class, name)
         if not isinstance(unbound, UnboundField):
@@ -164,7 +219,13 @@ def frenchify_form(form_class: Any) -> Any:
         field_class = unbound.field_class
         kwargs = dict(unbound.kwargs)
         if issubclass(field_class, EnumField) and field_class is not SafeEnumField:
+            if _is_required(kwargs.get("validators")):
+                kwargs["widget"] = ChoiceWidget()
             setattr(form_class, name, SafeEnumField(*unbound.args, **kwargs))
+        elif issubclass(field_class, QuerySelectField) and _is_required(kwargs.get("validators")):
+            # FAB preselects the first row of a required relation: offer its blank instead.
+            kwargs.update(allow_blank=True, blank_text=CHOOSE, widget=ChoiceWidget())
+            setattr(form_class, name, field_class(*unbound.args, **kwargs))
         elif issubclass(field_class, BooleanField):
             kwargs["validators"] = [
                 v
@@ -586,8 +647,53 @@ def _translate(messages: Any) -> Any:
     return messages
 
 
+def enum_member(enum_class: type[LabelledEnum], value: Any) -> LabelledEnum:
+    """The member named by its code or its French label, ignoring case and accents
+    (``"Madame"``, ``"madame"``, ``"MONSIEUR"``); ValueError with a French message otherwise."""
+    if isinstance(value, enum_class):
+        return value
+    if isinstance(value, str):
+        wanted = fold(value)
+        for member in enum_class:
+            if fold(member.name) == wanted:
+                return member
+        for member in enum_class:
+            if fold(member.label) == wanted:
+                return member
+    raise ValueError(
+        f"Valeur inconnue : « {str(value)[:60]} ». Valeurs acceptées : "
+        + ", ".join(member.name for member in enum_class)
+        + "."
+    )
+
+
+class LabelledEnumField(ma_fields.Enum):
+    """Every LabelledEnum column of the REST API (CONTRACT.md §2 « Values »): loads the code or
+    the French label, ignoring case and accents; dumps the code (documented as the codes)."""
+
+    def __init__(self, enum: type[LabelledEnum], **kwargs: Any) -> None:
+        kwargs.pop("by_value", None)
+        super().__init__(enum, by_value=False, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        try:
+            return enum_member(self.enum, value)  # type: ignore[arg-type]
+        except ValueError as error:
+            raise ValidationError(str(error)) from error
+
+
 class ForeignKeySchemaConverter(Model2SchemaConverter):
-    """FAB's converter, but foreign-key columns (``collectivity_id``...) can be listed."""
+    """FAB's converter, but foreign-key columns (``collectivity_id``...) can be listed, and
+    labelled enums accept their code or their French label (``LabelledEnumField``)."""
+
+    def _column2enum(self, datamodel: Any, column: Any) -> Any:
+        enum_class = getattr(datamodel.list_columns[column.name].type, "enum_class", None)
+        if not (isinstance(enum_class, type) and issubclass(enum_class, LabelledEnum)):
+            return super()._column2enum(datamodel, column)
+        nullable = datamodel.is_nullable(column.name)
+        field = LabelledEnumField(enum_class, required=not nullable, allow_none=nullable)
+        field.unique = datamodel.is_unique(column.name)
+        return field
 
     def _meta_schema_factory(
         self, columns: Any, model: Any, class_mixin: Any, parent_schema_name: Any = None
@@ -620,6 +726,9 @@ def _type_ids_as_integers(node: Any) -> None:
             _type_ids_as_integers(value)
 
 
+install_rison_schemas()  # the ``q`` argument's JSON schema is checked once per schema
+
+
 class AppModelRestApi(ModelRestApi):
     """A REST resource under /api/v1/ with French errors; scoping comes from the ORM."""
 
@@ -627,6 +736,20 @@ class AppModelRestApi(ModelRestApi):
     method_permission_name = METHOD_PERMISSIONS
     allow_browser_login = False
     max_page_size = 100
+
+    def _init_properties(self) -> None:
+        super()._init_properties()
+        # FAB selects only the listed columns (``load_only``): a listed Python property that
+        # reads another column of the row (``validated`` -> ``validated_at``) loaded it with
+        # one query per row. A list with properties selects every column of its table.
+        if self.list_select_columns is self.list_columns and any(
+            self.datamodel.is_property_or_function(name) for name in self.list_columns
+        ):
+            own = [attr.key for attr in sa_inspect(self.datamodel.obj).column_attrs]
+            self.list_select_columns = [
+                *self.list_columns,
+                *(key for key in own if key not in self.list_columns),
+            ]
 
     def response_401(self) -> Any:
         return self.response(401, message="Authentification requise.")
@@ -680,6 +803,13 @@ class AppModelRestApi(ModelRestApi):
         code typed 123); a boolean or an object is refused (FAB would add it to "%": a 500)."""
         for item in rison_args.get("filters") or []:
             column, value = item.get("col"), item.get("value")
+            enum_class = self._labelled_enum(column)
+            if enum_class is not None and isinstance(value, str):
+                try:
+                    item["value"] = enum_member(enum_class, value).name
+                except ValueError as error:
+                    raise BadInput(f"Filtre « {column} » : {error}") from error
+                continue
             if not isinstance(column, str) or not (
                 self.datamodel.is_string(column) or self.datamodel.is_text(column)
             ):
@@ -689,6 +819,14 @@ class AppModelRestApi(ModelRestApi):
             if isinstance(value, (int, float)):
                 item["value"] = str(value)
         return super()._handle_filters_args(rison_args)
+
+    def _labelled_enum(self, column: Any) -> type[LabelledEnum] | None:
+        if not isinstance(column, str) or column not in self.datamodel.list_columns:
+            return None
+        enum_class = getattr(self.datamodel.list_columns[column].type, "enum_class", None)
+        if isinstance(enum_class, type) and issubclass(enum_class, LabelledEnum):
+            return enum_class
+        return None
 
     def _get_field_info(self, field: Any, filter_rel_field: Any, **kwargs: Any) -> Any:
         """FAB translates a missing label or description as ``_("")``, which gettext answers with

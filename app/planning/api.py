@@ -12,10 +12,12 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from marshmallow import Schema, fields
 
-from app.core.views import AppModelRestApi
+from app.core.views import AppModelRestApi, enum_member
 from app.extensions import db
 from app.planning import services
 from app.planning.models import Appointment, Plage, PlageNature, PlageState
+from app.referential.models import VisitType
+from app.referential.services import reference_code
 from app.rules import planning as rules
 from app.rules.errors import DomainError
 from app.security import Res
@@ -131,7 +133,7 @@ class PlageApi(AppModelRestApi):
                     start=start.time(),
                     end=end.time(),
                     appointment_minutes=int(payload["appointment_minutes"]),
-                    nature=PlageNature[str(payload.get("nature", "medecin"))],
+                    nature=enum_member(PlageNature, payload.get("nature", "medecin")),  # type: ignore[arg-type]
                     reserved_for_id=int(payload["reserved_for_id"])
                     if payload.get("reserved_for_id")
                     else None,
@@ -198,10 +200,11 @@ class PlageApi(AppModelRestApi):
         try:
             payload = _json()
             db.session.commit()  # the booking transaction starts with the plage's lock
+            visit_type = payload.get("visit_type")
             appointment = services.book(
                 pk,
                 payload.get("agent_id"),
-                str(payload.get("visit_type", "")),
+                reference_code(VisitType, visit_type, "visit_type") if visit_type else "",
                 payload.get("comment"),
             )
             self._commit()

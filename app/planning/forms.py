@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from app.core.views import FrenchDateField, FrenchDateWidget
+from app.core.views import ChoiceWidget, FrenchDateField, FrenchDateWidget
 from app.planning.models import PlageNature
 
 REQUIRED = "Ce champ est obligatoire."
@@ -48,13 +48,16 @@ class PeriodForm(FlaskForm):
 
 class PlageForm(FlaskForm):
     office_id = SelectField(
-        "Cabinet médical", coerce=int, validators=[InputRequired(REQUIRED)], widget=Select2Widget()
+        "Cabinet médical", coerce=int, validators=[InputRequired(REQUIRED)], widget=ChoiceWidget()
     )
     professional_id = SelectField(
-        "Professionnel", coerce=int, validators=[InputRequired(REQUIRED)], widget=Select2Widget()
+        "Professionnel", coerce=int, validators=[InputRequired(REQUIRED)], widget=ChoiceWidget()
     )
     nature = SelectField(
-        "Nature", choices=PlageNature.choices(), validators=[InputRequired(REQUIRED)]
+        "Nature",
+        choices=PlageNature.choices(),
+        validators=[InputRequired(REQUIRED)],
+        widget=ChoiceWidget(select2=False),
     )
     day = _date("Date (premier jour)")
     start = TimeField("Heure de début", format="%H:%M", validators=[InputRequired(REQUIRED)])
@@ -84,9 +87,13 @@ class PlageForm(FlaskForm):
 
 class BookingForm(FlaskForm):
     agent_id = SelectField(
-        "Agent", coerce=int, validators=[InputRequired(REQUIRED)], widget=Select2Widget()
+        "Agent", coerce=int, validators=[InputRequired(REQUIRED)], widget=ChoiceWidget()
     )
-    visit_type = SelectField("Nature de la visite", validators=[InputRequired(REQUIRED)])
+    visit_type = SelectField(
+        "Nature de la visite",
+        validators=[InputRequired(REQUIRED)],
+        widget=ChoiceWidget(select2=False),
+    )
     comment = TextAreaField(
         "Commentaire", validators=[Optional(), Length(max=1000)], widget=BS3TextAreaFieldWidget()
     )

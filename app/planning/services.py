@@ -582,6 +582,22 @@ def record_attendance(appointment_id: int, status: AppointmentStatus) -> None:
     appointment.attendance_recorded_at = utcnow()
 
 
+def record_plage_attendance(plage_id: int, statuses: dict[int, AppointmentStatus]) -> int:
+    """The attendance of a whole plage at once (SPEC D6): each chosen status is recorded, an
+    appointment left on « Choisissez… » is left as it is. Returns how many were recorded."""
+    plage = db.session.get(Plage, plage_id)
+    if plage is None:
+        raise TenantViolation()
+    if not statuses:
+        raise DomainError("Choisissez la présence d'au moins un rendez-vous.")
+    own = {appointment.id for appointment in plage.appointments}
+    if not set(statuses) <= own:
+        raise TenantViolation()
+    for appointment_id, status in statuses.items():
+        record_attendance(appointment_id, status)
+    return len(statuses)
+
+
 def send_unfilled_reminders(today: dt.date | None = None) -> int:
     """15 calendar days before a reserved plage that still has free capacity, remind the
     collectivity's convocation contact (SPEC D7); once per plage. Returns the reminders sent."""

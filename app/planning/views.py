@@ -11,7 +11,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defaultload, selectinload
 
 from app.core import clock
 from app.core.mail import take_refused_mail
@@ -27,13 +27,20 @@ from app.planning.models import (
     PlageRefusal,
     PlageState,
 )
-from app.referential.models import Collectivity, Office, Professional, VisitType
+from app.referential.models import (
+    Collectivity,
+    Office,
+    Professional,
+    ProfessionalRole,
+    VisitType,
+)
 from app.rules.errors import DomainError
 from app.security import Res
 from app.workforce import agents as agent_services
 from app.workforce.models import Agent
 
 PAGE_SIZE = 100
+PLAGE_ROLES = (ProfessionalRole.medecin, ProfessionalRole.infirmier)
 STATE_CLASSES = {
     PlageState.reservee: "plage-reservee",
     PlageState.commune: "plage-commune",
@@ -132,7 +139,11 @@ class PlanningView(BaseView):
                 )
                 plages = list(
                     db.session.scalars(
-                        query.options(selectinload(Plage.appointments))
+                        query.options(
+                            selectinload(Plage.appointments),
+                            # The page shows the office's name, not whom it serves.
+                            defaultload(Plage.office).lazyload(Office.served_collectivities),
+                        )
                         .limit(PAGE_SIZE)
                         .offset((page - 1) * PAGE_SIZE)
                     )
@@ -333,12 +344,16 @@ class PlagesView(BaseView):
                 select(Office).where(Office.is_active.is_(True)).order_by(Office.name)
             )
         ]
+        # Plages are held by the doctors and nurses (SPEC D1), never by the other professionals.
         form.professional_id.choices = [
             (p.id, f"{p} – {p.role.label}")
             for p in db.session.scalars(
                 select(Professional)
-                .where(Professional.is_active.is_(True))
-                .order_by(Professional.last_name)
+                .where(
+                    Professional.is_active.is_(True),
+                    Professional.role.in_(PLAGE_ROLES),
+                )
+                .order_by(Professional.last_name, Professional.first_name)
             )
         ]
         form.reserved_for_id.choices = [
@@ -444,22 +459,29 @@ class PlagesView(BaseView):
         )
         return redirect(url_for("PlagesView.detail", plage_id=plage_id))
 
-    @expose("/rendez-vous/<int:appointment_id>/presence", methods=["POST"])
+    @expose("/<int:plage_id>/presence", methods=["POST"])
     @has_access
-    def attendance(self, appointment_id: int) -> Any:
-        raw = request.form.get("status", "")
-        status = AppointmentStatus.__members__.get(raw)
-        appointment = db.session.get(Appointment, appointment_id)
-        if appointment is None:
-            abort(404)
-
-        def action() -> None:
+    def attendance(self, plage_id: int) -> Any:
+        """The attendance of every appointment of the plage in one form (``status-<id>``)."""
+        statuses: dict[int, AppointmentStatus] = {}
+        unknown = False
+        for key, raw in request.form.items():
+            appointment_id = key.removeprefix("status-")
+            if key == appointment_id or not appointment_id.isdigit() or not raw:
+                continue
+            status = AppointmentStatus.__members__.get(raw)
             if status is None:
-                raise DomainError("Choisissez : honoré, absence justifiée ou absence injustifiée.")
-            services.record_attendance(appointment_id, status)
+                unknown = True
+            else:
+                statuses[int(appointment_id)] = status
 
-        _flash_run(action, "Présence enregistrée.")
-        return redirect(url_for("PlagesView.detail", plage_id=appointment.plage_id))
+        def action() -> int:
+            if unknown:
+                raise DomainError("Choisissez : honoré, absence justifiée ou absence injustifiée.")
+            return services.record_plage_attendance(plage_id, statuses)
+
+        _flash_run(action, "Présence enregistrée pour {result} rendez-vous.")
+        return redirect(url_for("PlagesView.detail", plage_id=plage_id))
 
     @expose("/rendez-vous/<int:appointment_id>/annuler", methods=["POST"])
     @has_access

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from app.extensions import db
 from app.referential.models import Collectivity, Contact, ContactFunction, Convention, Tariff
 from app.rules.errors import FieldError, InvalidIdentifier
+from app.rules.formatting import fold
 from app.rules.identifiers import normalize_naf, normalize_pcs, normalize_siret, siren_of
 from app.rules.periods import periods_overlap
-from app.tenancy import system_scope
+from app.tenancy import TenantViolation, system_scope
 
 DUPLICATE_SIRET = "Nous avons déjà un adhérent avec ce numéro de Siret."
 DUPLICATE_MEMBERSHIP = "Ce numéro d'adhérent est déjà attribué à une autre collectivité."
@@ -98,3 +101,42 @@ def prepare_tariff(tariff: Tariff) -> None:
             "Un tarif de même code existe déjà sur cette période : fermez-le d'abord.",
             "valid_from",
         )
+
+
+def reference_code(model: Any, value: Any, field: str) -> str:
+    """The code of a reference row (visit type, contract type, mission...) named by its code or
+    its French label, ignoring case and accents (CONTRACT.md §2 « Values »)."""
+    rows = db.session.execute(select(model.code, model.label).order_by(model.code)).all()
+    if isinstance(value, str):
+        wanted = fold(value)
+        for code, _label in rows:
+            if fold(code) == wanted:
+                return str(code)
+        for code, label in rows:
+            if fold(label) == wanted:
+                return str(code)
+    accepted = ", ".join(code for code, _ in rows)
+    raise FieldError(
+        f"Valeur inconnue pour « {field} » : « {str(value)[:60]} ». Valeurs acceptées : {accepted}.",
+        field,
+    )
+
+
+def served_collectivities(collectivity_ids: Any) -> list[Collectivity]:
+    """The collectivities an office serves, from their ids (an unknown id is a 404)."""
+    if not isinstance(collectivity_ids, list) or not all(
+        isinstance(value, int) and not isinstance(value, bool) for value in collectivity_ids
+    ):
+        raise FieldError(
+            "« served_collectivity_ids » doit être une liste d'identifiants de collectivités.",
+            "served_collectivity_ids",
+        )
+    wanted = set(collectivity_ids)
+    found = (
+        list(db.session.scalars(select(Collectivity).where(Collectivity.id.in_(wanted))))
+        if wanted
+        else []
+    )
+    if {collectivity.id for collectivity in found} != wanted:
+        raise TenantViolation()
+    return found

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
-
 from .errors import FieldError
 
 EMAIL_MESSAGE = (
@@ -25,6 +23,9 @@ def normalize_email(value: str, field: str = "email", *, reserved_domain_ok: boo
     refused for what users type, accepted with ``reserved_domain_ok`` for the configured
     internal addresses the app sends to.
     """
+    # Imported here: the first address checked pays for it, not every start-up.
+    from email_validator import EmailNotValidError, validate_email
+
     text = value.strip(" ")
     try:
         return validate_email(text, check_deliverability=False).normalized
@@ -39,5 +40,7 @@ def normalize_email(value: str, field: str = "email", *, reserved_domain_ok: boo
 
 
 def _has_reserved_domain(text: str) -> bool:
+    from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
     domain = text.rpartition("@")[2].lower()
     return any(domain == name or domain.endswith("." + name) for name in SPECIAL_USE_DOMAIN_NAMES)

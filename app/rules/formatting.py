@@ -1,6 +1,5 @@
 """French display and parsing of amounts, dates and Oui/Non cells; accent-free matching."""
 
-import re
 import unicodedata
 from datetime import date
 from decimal import Decimal
@@ -13,7 +12,6 @@ from .errors import DomainError
 # (U+202F, the narrow no-break space of the Imprimerie nationale, is missing from cp1252.)
 NBSP = "\u00a0"
 
-_DATE_FR = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 # Ligatures that Unicode decomposition leaves alone.
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
 
@@ -36,22 +34,6 @@ def format_date(d: date) -> str:
     Source: SPEC.md and DOMAIN.md §6 (dates shown and typed JJ/MM/AAAA).
     """
     return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
-
-
-def parse_date_fr(text: str) -> date:
-    """Parse a date typed ``JJ/MM/AAAA`` (``5/3/2026`` accepted), refusing impossible dates.
-
-    Source: DOMAIN.md §6 (dates typed JJ/MM/AAAA).
-    """
-    cleaned = text.strip()
-    match = _DATE_FR.fullmatch(cleaned)
-    try:
-        if match is None:
-            raise ValueError(cleaned)
-        day, month, year = (int(part) for part in match.groups())
-        return date(year, month, day)
-    except ValueError as exc:
-        raise DomainError(f"Date invalide : « {cleaned} ». Format attendu JJ/MM/AAAA.") from exc
 
 
 def parse_oui_non(text: str) -> bool:

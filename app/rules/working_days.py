@@ -1,12 +1,19 @@
-"""Working days (jours ouvrés) from the computed French public holidays of a territory."""
+"""Working days (jours ouvrés) from the computed French public holidays of a territory.
+
+The ``holidays`` package (every country's calendar, a third of a second) is imported at the
+first computation, not at start-up (tests/integration/test_startup.py).
+"""
+
+from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
-
-import holidays
-from holidays.countries.france import France
+from typing import TYPE_CHECKING
 
 from .errors import DomainError
+
+if TYPE_CHECKING:
+    import holidays
 
 # Metropolitan departments with no holiday of their own use the national calendar.
 _METROPOLITAN = frozenset(
@@ -14,8 +21,14 @@ _METROPOLITAN = frozenset(
 )
 # Bas-Rhin and Haut-Rhin form the Collectivité européenne d'Alsace in the holidays package.
 _ALIASES = {"67": "6AE", "68": "6AE"}
-# holidays.FR also knows the school zones "Zone A/B/C", which are no territory.
-_TERRITORIES = frozenset(code for code in France.subdivisions if not code.startswith("Zone"))
+
+
+@lru_cache(maxsize=1)
+def _territories() -> frozenset[str]:
+    """The subdivisions of ``holidays.FR`` but the school zones "Zone A/B/C" (no territory)."""
+    from holidays.countries.france import France
+
+    return frozenset(code for code in France.subdivisions if not code.startswith("Zone"))
 
 
 @lru_cache(maxsize=64)
@@ -33,13 +46,15 @@ def holiday_subdivision(subdiv: str | None) -> str | None:
     if code in _METROPOLITAN:
         return None
     code = _ALIASES.get(code, code)
-    if code not in _TERRITORIES:
+    if code not in _territories():
         raise DomainError(f"Territoire inconnu pour le calendrier des jours fériés : « {subdiv} ».")
     return code
 
 
 @lru_cache(maxsize=256)
 def _holidays_of(year: int, subdiv: str | None) -> holidays.HolidayBase:
+    import holidays
+
     return holidays.country_holidays("FR", subdiv=subdiv, years=year, language="fr", expand=False)
 
 

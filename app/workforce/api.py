@@ -10,8 +10,10 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
+from app.accounts import services as account_services
 from app.core.views import AppModelRestApi
 from app.extensions import db
+from app.referential import services as referential_services
 from app.referential.models import ContractType
 from app.rules.errors import DomainError
 from app.security import Res
@@ -34,6 +36,10 @@ class _RisksSchema(Schema):
     risk_precisions = fields.Dict(
         keys=fields.String(), values=fields.Nested(_RiskPrecisionSchema), allow_none=True
     )
+
+
+class _SecondaryAccountsSchema(Schema):
+    secondary_account_ids = fields.List(fields.Integer(strict=True), allow_none=True)
 
 
 class AgentApi(AppModelRestApi):
@@ -67,6 +73,33 @@ class AgentApi(AppModelRestApi):
     search_columns = ["birth_name", "usage_name", "first_name", "ins", "collectivity_id"]
     order_columns = ["birth_name", "first_name", "birth_date"]
 
+    def payload(self) -> Any:
+        """``secondary_account_ids`` is written through the delegation service (primary account)."""
+        data = request.get_json(silent=True)
+        g.agent_secondary_ids = None
+        if not isinstance(data, dict) or "secondary_account_ids" not in data:
+            return data
+        data = dict(data)
+        loaded = _SecondaryAccountsSchema().load(
+            {"secondary_account_ids": data.pop("secondary_account_ids")}
+        )
+        g.agent_secondary_ids = loaded["secondary_account_ids"] or []
+        return data
+
+    def _refused(self, error: Exception) -> Any:
+        if isinstance(error, account_services.PrimaryOnly):
+            self.datamodel.session.rollback()
+            return self.response(403, message=error.message)
+        return super()._refused(error)
+
+    @staticmethod
+    def _assign_secondary_accounts(agent: Agent) -> None:
+        user_ids = g.pop("agent_secondary_ids", None)
+        if user_ids is not None:
+            db.session.add(agent)
+            db.session.flush()
+            account_services.set_agent_secondary_accounts(agent.id, user_ids)
+
     def pre_add(self, item: Agent) -> None:
         scope = current_scope()
         if scope.is_employer:
@@ -82,6 +115,7 @@ class AgentApi(AppModelRestApi):
                     collectivity_id=item.collectivity_id,
                 )
             )
+        self._assign_secondary_accounts(item)
 
     def put_headless(self, pk: Any) -> Any:
         """Employer changes to a validated agent are staged, as on the screen."""
@@ -97,6 +131,7 @@ class AgentApi(AppModelRestApi):
             for name, value in old.items():
                 setattr(agent, name, value)
             agent_services.update_agent(agent, new_values)
+            self._assign_secondary_accounts(agent)
 
         self.pre_update = pre_update  # type: ignore[method-assign]
         try:
@@ -211,15 +246,11 @@ class ContractApi(AppModelRestApi):
 
     @staticmethod
     def _contract_type_id(payload: dict[str, Any], fallback: int | None) -> int | None:
-        code = payload.get("contract_type")
-        if code is None:
+        value = payload.get("contract_type")
+        if value is None:
             return fallback
-        found = db.session.scalar(
-            select(ContractType.id).where(ContractType.code == str(code).lower())
-        )
-        if found is None:
-            raise DomainError(f"Type de contrat inconnu : « {code} ».")
-        return found
+        code = referential_services.reference_code(ContractType, value, "contract_type")
+        return db.session.scalar(select(ContractType.id).where(ContractType.code == code))
 
     def post_headless(self) -> Any:
         payload = request.get_json(silent=True)

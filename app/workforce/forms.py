@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.core.views import FrenchDateField, FrenchDateWidget
+from app.core.views import ChoiceWidget, FrenchDateField, FrenchDateWidget
 from app.workforce.models import AgentStatus
 
 REQUIRED = "Ce champ est obligatoire."
@@ -61,6 +61,7 @@ class AgentForm(FlaskForm):
         "Civilité",
         choices=[("madame", "Madame"), ("monsieur", "Monsieur")],
         validators=[DataRequired(REQUIRED)],
+        widget=ChoiceWidget(select2=False),
     )
     first_name = StringField(
         "Prénom", validators=[DataRequired(REQUIRED), Length(max=100)], widget=BS3TextFieldWidget()
@@ -92,10 +93,13 @@ class AgentForm(FlaskForm):
 
 class FirstContractForm(FlaskForm):
     work_position_id = SelectField(
-        "Poste occupé", coerce=int, validators=[DataRequired(REQUIRED)], widget=Select2Widget()
+        "Poste occupé", coerce=int, validators=[DataRequired(REQUIRED)], widget=ChoiceWidget()
     )
     contract_type_id = SelectField(
-        "Type de contrat", coerce=int, validators=[DataRequired(REQUIRED)]
+        "Type de contrat",
+        coerce=int,
+        validators=[DataRequired(REQUIRED)],
+        widget=ChoiceWidget(select2=False),
     )
     start_date = _date("Date de début de prise de poste")
     end_date = _date(

@@ -12,8 +12,9 @@ from datetime import date, datetime, time
 from enum import StrEnum
 
 from app.core.spreadsheet import csv_bytes
+from app.rules.dates import parse_french_date
 from app.rules.errors import DomainError
-from app.rules.formatting import fold, format_date, parse_date_fr, parse_oui_non
+from app.rules.formatting import fold, format_date, parse_oui_non
 from app.rules.identifiers import PCS_MESSAGE, normalize_ins, normalize_pcs
 from app.rules.spreadsheet import restore_cell
 
@@ -486,7 +487,7 @@ def _date(row: _Row, column: str, *, required: bool) -> date | None:
             row.fail(column, "Date obligatoire : la cellule est vide. Format attendu JJ/MM/AAAA.")
         return None
     try:
-        return parse_date_fr(value)
+        return parse_french_date(value)
     except DomainError as exc:
         row.fail(column, exc.message)
         return None

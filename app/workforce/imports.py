@@ -43,8 +43,23 @@ class ImportResult:
         return f"Import réussi : {self.count} {what}."
 
 
+MISSING_REFERENCE_DATA = (
+    "Les données de référence (risques, types de contrat) ne sont pas chargées : "
+    "lancez flask seed-reference, puis relancez l'import."
+)
+
+
+def _check_reference_data(kind: ImportKind) -> None:
+    """Positions need the risks, agents the contract types: without them every row would be
+    refused (or fail) for a reason the user cannot fix in the file."""
+    needed = {ImportKind.positions: Risk, ImportKind.agents: ContractType}.get(kind)
+    if needed is not None and db.session.scalar(select(needed.id).limit(1)) is None:
+        raise ImportRejected([ImportIssue(None, None, MISSING_REFERENCE_DATA)])
+
+
 def run_import(kind: ImportKind, data: bytes, filename: str, collectivity_id: int) -> ImportResult:
     """Validate the whole file, then write it; raises ImportRejected (nothing written) otherwise."""
+    _check_reference_data(kind)
     rows = importing.read_table(data, filename, max_bytes=current_app.config["IMPORT_MAX_BYTES"])
     # File errors and database errors are reported together: the user fixes everything at once.
     issues: list[ImportIssue] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.models import AuditLog, Collectivity
+from tests.util import text
 
 VALID_SIRET = "21690123100011"  # a Luhn-valid SIRET
 
@@ -154,4 +155,4 @@ def test_an_impossible_date_gets_the_expected_format_in_french(login, users):
     web = login(users.secretariat)
     response = web.post_form("/collectivityview/add", _form(membership_start="31/02/2025"))
     assert response.status_code == 200
-    assert "Date invalide : format attendu JJ/MM/AAAA." in response.get_data(as_text=True)
+    assert "Date impossible : « 31/02/2025 » n'existe pas au calendrier." in text(response)

@@ -173,7 +173,7 @@ def test_employers_see_their_reserved_plages_the_common_ones_and_their_convocati
 def test_the_period_is_required_and_checked(login, users, setup):
     web = login(users.primary_a)
     bad = text(web.get("/portail/consultations/?du=31/02/2026&au=10/03/2026"))
-    assert "Date invalide : format attendu JJ/MM/AAAA." in bad
+    assert "Date impossible : « 31/02/2026 » n'existe pas au calendrier." in bad
     reversed_period = text(web.get("/portail/consultations/?du=10/03/2026&au=01/03/2026"))
     assert "La date de fin précède la date de début." in reversed_period
 
@@ -325,13 +325,14 @@ def test_attendance_is_recorded_after_the_date_only(
 ):
     booked = _book(api_login(users.primary_a), setup["reserved_a"], setup["agent"]).get_json()
     staff = login(users.secretariat)
-    url = f"/plages/rendez-vous/{booked['id']}/presence"
-    early = staff.post_form(url, {"status": "honoree"}, form_url="/compte/moi/")
+    url = f"/plages/{setup['reserved_a'].id}/presence"
+    status = f"status-{booked['id']}"
+    early = staff.post_form(url, {status: "honoree"}, form_url="/compte/moi/")
     assert "le jour du rendez-vous ou après" in text(staff.get(early.headers["Location"]))
     later = NOW + dt.timedelta(days=8)
     monkeypatch.setattr(clock, "now_local", lambda: later)
     monkeypatch.setattr(clock, "today", lambda: later.date())
-    staff.post_form(url, {"status": "absence_injustifiee"}, form_url="/compte/moi/")
+    staff.post_form(url, {status: "absence_injustifiee"}, form_url="/compte/moi/")
     with db_ctx() as session:
         assert (
             session.get(Appointment, booked["id"]).status is AppointmentStatus.absence_injustifiee

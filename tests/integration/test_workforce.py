@@ -366,7 +366,7 @@ def test_bad_agent_input_is_refused_in_french_and_kept(login, users, db_ctx):
     impossible = web.post_form(
         "/effectif/nouveau", _agent_form(position_id, contract_type_id, birth_date="31/02/1985")
     )
-    assert "Date invalide : format attendu JJ/MM/AAAA." in text(impossible)
+    assert "Date impossible : « 31/02/1985 » n'existe pas au calendrier." in text(impossible)
     before_birth = web.post_form(
         "/effectif/nouveau", _agent_form(position_id, contract_type_id, start_date="01/01/1990")
     )

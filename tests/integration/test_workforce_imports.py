@@ -466,7 +466,7 @@ def test_a_position_of_another_collectivity_is_unknown_to_the_agents_file(
         pytest.param(
             {"born": "31/02/1980"},
             "Date de naissance",
-            "Date invalide : « 31/02/1980 ». Format attendu JJ/MM/AAAA.",
+            "Date impossible : « 31/02/1980 » n'existe pas au calendrier. Format attendu JJ/MM/AAAA.",
             id="impossible-date",
         ),
         pytest.param(

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from app.rules.errors import DomainError
-from app.rules.formatting import NBSP, fold, format_date, format_money, parse_date_fr, parse_oui_non
+from app.rules.formatting import NBSP, fold, format_date, format_money, parse_oui_non
 
 
 def test_money_uses_no_break_space_thousands_and_comma_decimals() -> None:
@@ -33,32 +33,6 @@ def test_money_display(amount: Decimal, shown: str) -> None:
 
 def test_date_display_is_dd_mm_yyyy() -> None:
     assert format_date(date(2026, 3, 5)) == "05/03/2026"
-
-
-@pytest.mark.parametrize("typed", ["05/03/2026", "5/3/2026", " 5/03/2026 "])
-def test_french_date_is_parsed_with_or_without_leading_zeros(typed: str) -> None:
-    assert parse_date_fr(typed) == date(2026, 3, 5)
-
-
-@pytest.mark.parametrize(
-    "typed", ["31/02/2026", "2026-03-05", "05/03/26", "5.3.2026", "", "00/01/2026"]
-)
-def test_invalid_french_date_is_refused_with_expected_format(typed: str) -> None:
-    with pytest.raises(DomainError) as caught:
-        parse_date_fr(typed)
-    assert str(caught.value) == f"Date invalide : « {typed} ». Format attendu JJ/MM/AAAA."
-
-
-def test_impossible_date_message_quotes_the_typed_text() -> None:
-    with pytest.raises(DomainError) as caught:
-        parse_date_fr("31/02/2026")
-    assert str(caught.value) == "Date invalide : « 31/02/2026 ». Format attendu JJ/MM/AAAA."
-
-
-def test_29_february_is_accepted_in_a_leap_year_only() -> None:
-    assert parse_date_fr("29/02/2028") == date(2028, 2, 29)
-    with pytest.raises(DomainError):
-        parse_date_fr("29/02/2026")
 
 
 @pytest.mark.parametrize(

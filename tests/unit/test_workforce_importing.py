@@ -523,8 +523,8 @@ def test_impossible_date_is_reported_with_the_expected_format() -> None:
         parse_agents, agents_table(agent_cells(Date_de_naissance="31/02/1980")), today=TODAY
     )
     assert [str(issue) for issue in error.issues] == [
-        "Ligne 2, colonne « Date de naissance » : Date invalide : « 31/02/1980 ». "
-        "Format attendu JJ/MM/AAAA."
+        "Ligne 2, colonne « Date de naissance » : Date impossible : « 31/02/1980 » "
+        "n'existe pas au calendrier. Format attendu JJ/MM/AAAA."
     ]
 
 
@@ -679,7 +679,7 @@ def test_exit_ids_and_dates_are_checked() -> None:
         exit_cells("7", "03/05/2026"),
         exit_cells("0", "03/05/2026"),
         exit_cells("", "03/05/2026"),
-        exit_cells("8", "2026-05-03"),
+        exit_cells("8", "03/05/26"),  # a two-digit year (ISO 2026-05-03 is accepted)
     )
     issues = rejection(parse_exits, table).issues
     assert [(issue.line, issue.column) for issue in issues] == [

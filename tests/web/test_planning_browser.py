@@ -204,8 +204,11 @@ def test_employer_books_refuses_and_cancels_in_the_consultations(page, live_serv
     page.goto(appointment_url)
     assert "absence justifiée" in page.locator(".medprev-cancel").inner_text()
     page.fill(".medprev-cancel input[name=reason]", "Agent en congé")
+    confirmations: list[str] = []
+    page.once("dialog", lambda dialog: (confirmations.append(dialog.message), dialog.accept()))
     with page.expect_navigation():
         page.click("#cancel-appointment")
+    assert confirmations == ["Annuler ce rendez-vous ? L'annulation est définitive."]
     assert "Rendez-vous annulé." in page.content()
     assert "Le rendez-vous est enregistré comme « Absence justifiée »." in page.content()
     assert page.locator(".medprev-status").inner_text().strip() == "Absence justifiée"

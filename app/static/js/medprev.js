@@ -1,6 +1,24 @@
 // MédecinePrev: French date pickers (JJ/MM/AAAA) with the datepicker vendored by Flask-AppBuilder,
-// and the confirmation asked by forms marked data-confirm="…" (no inline onsubmit handler).
-var FRENCH_DATES = {format: "dd/mm/yyyy", language: "fr", autoclose: true};
+// the search box of drop-downs, and the confirmation asked by forms marked data-confirm="…" (no
+// inline onsubmit handler).
+//
+// The picker never rewrites what was typed: the server reads the text strictly (12031988,
+// 1/3/1988, 1988-03-12; 31/02/1988 is an error, not 02/03/1988). The input only changes when a
+// day is clicked in the calendar: no parsing on close (forceParse), no arrow-key navigation, no
+// reformatting of a pasted text.
+var FRENCH_DATES = {
+    format: "dd/mm/yyyy",
+    language: "fr",
+    autoclose: true,
+    forceParse: false,
+    keyboardNavigation: false,
+    showOnFocus: true
+};
+
+if ($.fn.datepicker && $.fn.datepicker.Constructor) {
+    // The picker's own paste handler parses and rewrites the pasted date: let the paste happen.
+    $.fn.datepicker.Constructor.prototype.paste = function () {};
+}
 
 $(function () {
     if ($.fn.datepicker && $.fn.datepicker.dates) {
@@ -26,6 +44,14 @@ $(document).on("focusin", "input.medprev-date", function () {
     var input = $(this);
     if ($.fn.datepicker && $.fn.datepicker.dates && !input.data("datepicker")) {
         input.datepicker(FRENCH_DATES).datepicker("show");
+    }
+});
+
+// A drop-down's search box takes the focus when it opens (select2 4.0 with jQuery 3.6 does not).
+$(document).on("select2:open", function (event) {
+    var search = document.querySelector(".select2-container--open .select2-search__field");
+    if (search) {
+        search.focus();
     }
 });
 
