@@ -13,7 +13,7 @@ def create_app(config_object: str | object = "config.Config", **overrides: Any) 
     from app import models  # noqa: F401  - every model mapped before anything else
     from app.accounts import context as portal_context
     from app.cli import register_commands
-    from app.core import headers, input_guard, paging
+    from app.core import access, headers, input_guard, paging
     from app.core.formatting import register_filters
     from app.extensions import csrf, db, migrate
     from app.views import register_views
@@ -59,9 +59,14 @@ def create_app(config_object: str | object = "config.Config", **overrides: Any) 
     # the CSRF check refuses a request.
     csrf.init_app(app)
     register_filters(app)
+    access.register(app)
     portal_context.register(app)
     app.context_processor(lambda: {"appbuilder": app.appbuilder})
     register_commands(app)
+    if app.config.get("SCHEDULER_ENABLED"):
+        from app.scheduling.scheduler import install_web_scheduler
+
+        install_web_scheduler(app)
     _register_error_handlers(app)
     headers.register(app)
     return app

@@ -19,6 +19,13 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(roles_cli)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(import_command)
+    from app.scheduling.cli import jobs_cli, scheduler_command
+
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(scheduler_command)
+    from app.retention.cli import export_cli
+
+    app.cli.add_command(export_cli)
 
 
 def seed_roles() -> list[str]:
@@ -120,7 +127,7 @@ def roles_matrix() -> None:
 @with_appcontext
 def demo_data_command(scale: int, seed: int) -> None:
     """Remplit une base de démonstration réaliste (déterministe pour une graine donnée)."""
-    from app.demo import DemoAlreadyLoaded, load_demo
+    from app.demo import DemoAlreadyLoaded, demo_job_runs, load_demo
 
     try:
         summary = load_demo(db.session, scale=scale, seed=seed)
@@ -129,6 +136,9 @@ def demo_data_command(scale: int, seed: int) -> None:
         click.echo(str(error))
         return
     db.session.commit()
+    from app.core import clock
+
+    summary.update(demo_job_runs(clock.today()))
     for name, count in summary.items():
         click.echo(f"{name} : {count}")
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import roles
 from app.accounts.models import PortalMembership
+from app.core import clock
 from app.core.types import utcnow
 from app.referential.models import (
     Civility,
@@ -36,6 +37,7 @@ from app.referential.models import (
     TariffCategory,
 )
 from app.rules.identifiers import nir_key
+from app.rules.periodicity import add_months
 from app.tenancy import system_scope
 from app.workforce.models import Agent, AgentAssignment, AgentStatus
 
@@ -284,7 +286,7 @@ def load_demo(session: Session, *, scale: int = 300, seed: int = 1) -> dict[str,
             session=session,
             rng=random.Random(seed),
             scale=max(scale, 10),
-            today=dt.date.today(),
+            today=clock.today(),
             password=_demo_password(),
         )
         _referential(context)
@@ -376,7 +378,8 @@ def _referential(context: DemoContext) -> None:
     rng.shuffle(towns)
     membership_start = dt.date(2025, 1, 1)
     mission_by_code = {m.code: m for m in session.scalars(select(Mission))}
-    for index, (kind, category) in enumerate(_collectivity_plan(context.scale), start=1):
+    plan = _collectivity_plan(context.scale)
+    for index, (kind, category) in enumerate(plan, start=1):
         town, postcode = towns[index % len(towns)]
         name = _collectivity_name(kind, town, index)
         if kind in (
@@ -409,6 +412,12 @@ def _referential(context: DemoContext) -> None:
             main_city=town,
         )
         collectivity.siren = collectivity.siret[:9]
+        if index == len(plan):
+            # Its membership ended: the retention job erases its agents 3 months later, in 10
+            # days (`flask jobs run retention --dry-run --date ...` shows what it will erase).
+            collectivity.membership_end = _membership_end_erased_on(
+                context.today + dt.timedelta(days=10)
+            )
         if index % 3 == 0:
             collectivity.billing_name = f"{name} – service financier"
             collectivity.billing_line1 = "BP 12"
@@ -919,3 +928,29 @@ def _write_accounts_file(context: DemoContext) -> None:
     lines += [f"{a.username:<24} {a.role:<22} {a.description}" for a in context.accounts]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)
+
+
+def _membership_end_erased_on(day: dt.date) -> dt.date:
+    """The membership end whose personal data the retention job erases first on ``day``."""
+    from app.rules.retention import erasure_date
+
+    end = add_months(day, -4)
+    while erasure_date(end) < day:
+        end += dt.timedelta(days=1)
+    return end
+
+
+def demo_job_runs(today: dt.date) -> dict[str, int]:
+    """Run the nightly jobs for yesterday, as the scheduler would have, so that *Administration ›
+    Tâches planifiées* shows runs (the sync applies the demo's staged changes and sends the
+    digests to the outbox). Called by `flask demo-data` after its commit: a run claims its slot
+    in a transaction of its own."""
+    from app.scheduling.models import RunTrigger
+    from app.scheduling.services import claim_and_run
+
+    yesterday = today - dt.timedelta(days=1)
+    runs = {}
+    for name in ("sync", "reminders"):
+        outcome = claim_and_run(name, today=yesterday, trigger=RunTrigger.planificateur)
+        runs[f"Tâche {name} du {yesterday:%d/%m/%Y}"] = 1 if outcome.ran else 0
+    return runs

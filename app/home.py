@@ -7,6 +7,8 @@ from typing import Any
 from flask import g
 from flask_appbuilder import IndexView, expose
 
+from app.core.access import menu_item_visible
+
 
 class HomeView(IndexView):
     route_base = ""
@@ -22,7 +24,7 @@ class HomeView(IndexView):
                 for item in category.childs or [category]:
                     if item.name == "-" or not item.get_url():
                         continue
-                    if self.appbuilder.sm.has_access("menu_access", item.name):
+                    if menu_item_visible(item):
                         shortcuts.append(
                             (item.label or item.name, item.get_url(), item.icon or "fa-angle-right")
                         )

@@ -1,8 +1,128 @@
-"""Scheduled jobs (SPEC G): the job table and the scheduler wiring.
+"""Scheduled jobs (SPEC G, CONTRACT.md §1 `flask jobs`): the registry.
 
-No job is scheduled yet: the sync, billing, reminder and retention jobs come with their issues.
+Adding a job is one entry in JOBS and one service function taking a JobContext. The framework
+(app/scheduling) claims a `job_run` row per (job, slot) before calling it, so a job runs once.
+A job step never calls date.today(): it reads ctx.today, which `flask jobs run --date` sets.
+It writes in batches through ctx.batches(), which commits after each batch, so a failure
+half-way leaves the committed batches done and the current one undone; each batch skips what is
+already done, so running a failed slot again completes the work without redoing it.
+
+A dry run (`--dry-run`) runs the same steps inside one transaction that is rolled back at the
+end: each batch is flushed instead of committed (later steps see what earlier steps would have
+done, e-mails stay queued and are dropped), and any commit raises DryRunCommit.
+
+The slot of a run is a day (app/scheduling/services.py: a job runs at most once a day); counts
+are French labels (« modifications appliquées ») shown as they are in the history and the CLI.
 """
 
 from __future__ import annotations
 
-JOBS: dict[str, object] = {}
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class JobContext:
+    """What a job step sees: the day it runs as of, dry run or not, and its counts."""
+
+    today: dt.date
+    dry_run: bool = False
+    counts: Counter[str] = field(default_factory=Counter)
+    batch_size: int = 500
+    # The counts as of the last committed batch: what a failed run really did.
+    committed_counts: Counter[str] = field(default_factory=Counter)
+    # The run row (None in a dry run), for jobs that need it.
+    run_id: int | None = None
+    # Keys of work done outside the database (an e-mail sent to a collectivity): kept on the run
+    # row with each batch, so a re-run of a failed slot skips them (see `is_done`/`mark_done`).
+    done: set[str] = field(default_factory=set)
+    # Called before each batch commit (app/scheduling records counts and done keys on the row).
+    on_commit: Callable[[JobContext], None] | None = None
+
+    def is_done(self, key: str) -> bool:
+        return key in self.done
+
+    def mark_done(self, key: str) -> None:
+        self.done.add(key)
+
+    def end_batch(self) -> None:
+        """Commit the work of one batch (a dry run only flushes it: see the module docstring)."""
+        from app.extensions import db
+
+        if self.dry_run:
+            db.session.flush()
+            return
+        if self.on_commit is not None:
+            self.on_commit(self)
+        db.session.commit()
+        self.committed_counts = Counter(self.counts)
+
+    def batches(self, ids: Sequence[Any]) -> Iterator[list[Any]]:
+        """Yield `ids` in slices of batch_size, ending each batch (commit / dry-run flush)
+        after the caller's loop body has handled it. Select the ids first (keyset, ordered):
+        never "the next undone rows", which a dry run would select again forever."""
+        for start in range(0, len(ids), self.batch_size):
+            yield list(ids[start : start + self.batch_size])
+            self.end_batch()
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    label: str  # French, shown in Administration › Tâches planifiées
+    cron: dict[str, Any]  # APScheduler CronTrigger arguments, Europe/Paris
+    run: Callable[[JobContext], None]
+    description: str = ""
+
+
+def _retention(ctx: JobContext) -> None:
+    from app.retention.services import run_retention
+
+    run_retention(ctx)
+
+
+JOBS: dict[str, Job] = {
+    "retention": Job(
+        name="retention",
+        label="Effacement des données personnelles (fin d'adhésion)",
+        cron={"hour": 3, "minute": 30},
+        run=_retention,
+        description="3 mois après la fin d'adhésion d'une collectivité, les données "
+        "personnelles de ses agents sont anonymisées (SPEC G5).",
+    ),
+}
+
+
+# -- the jobs (one entry each; the service functions are imported when the job runs) -----------
+
+
+def _sync(ctx: JobContext) -> None:
+    from app.scheduling.sync import run_sync
+
+    run_sync(ctx)
+
+
+def _reminders(ctx: JobContext) -> None:
+    from app.scheduling.reminders import run_reminders
+
+    run_reminders(ctx)
+
+
+JOBS["sync"] = Job(
+    name="sync",
+    label="Synchronisation de nuit",
+    cron={"hour": 2, "minute": 0},
+    run=_sync,
+    description="Applique les modifications des employeurs, relève les contrats terminés et "
+    "envoie à chaque collectivité le récapitulatif de ce qui a changé.",
+)
+JOBS["reminders"] = Job(
+    name="reminders",
+    label="Rappels",
+    cron={"hour": 7, "minute": 0},
+    run=_reminders,
+    description="Rappelle aux collectivités les plages réservées encore incomplètes à 15 jours.",
+)

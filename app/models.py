@@ -27,6 +27,7 @@ from app.referential.models import (
     Tariff,
     VisitType,
 )
+from app.scheduling.models import JobRun
 from app.workforce.models import (
     Agent,
     AgentAssignment,
@@ -56,6 +57,7 @@ __all__ = [
     "Convention",
     "DocumentNature",
     "HealthTeamMember",
+    "JobRun",
     "Mission",
     "Office",
     "PasswordHistory",

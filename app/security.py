@@ -63,6 +63,7 @@ class Res:
     APPOINTMENT = "Appointment"
     BOOKING = "Booking"
     CALENDAR = "PlageCalendar"
+    AGENT_EXPORT = "AgentExport"
 
 
 # resource -> role -> permissions. Admin has everything (see fab_roles) and is listed for the doc.
@@ -133,6 +134,8 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
     },
     Res.BOOKING: {EMPLOYER_PRIMARY: RW, EMPLOYER_SECONDARY: RW},
     Res.CALENDAR: {SECRETARIAT: RWD, SANTE: (R,), DIRECTION: (R,)},
+    # Portability (SPEC J1): staff who read agents and the primary account, not a secondary one.
+    Res.AGENT_EXPORT: {SECRETARIAT: (R,), SANTE: (R,), DIRECTION: (R,), EMPLOYER_PRIMARY: (R,)},
 }
 
 # Flask-AppBuilder screens every signed-in user needs (own profile).
@@ -193,15 +196,19 @@ def accessible_menus(menu: Any, readable: set[str]) -> set[str]:
     return names
 
 
+# How the matrix names each permission (docs/permissions.md and the « Rôles » screen).
+PERMISSION_LABELS = {
+    R: "lire",
+    W: "modifier",
+    D: "supprimer",
+    B: "réserver/refuser/annuler",
+    "get": "lire",
+}
+
+
 def matrix_markdown() -> str:
     """The documented permission matrix (docs/permissions.md is this text)."""
-    labels = {
-        R: "lire",
-        W: "modifier",
-        D: "supprimer",
-        B: "réserver/refuser/annuler",
-        "get": "lire",
-    }
+    labels = PERMISSION_LABELS
     header = "| ressource | " + " | ".join(roles.ALL_ROLES) + " |"
     lines = [
         "# Matrice des permissions",

@@ -12,6 +12,9 @@ from app.planning import api as planning_api
 from app.planning import views as planning
 from app.referential import api as referential_api
 from app.referential import views as referential
+from app.retention import views as retention
+from app.scheduling import api as scheduling_api
+from app.scheduling import views as scheduling
 from app.workforce import api as workforce_api
 from app.workforce import views as workforce
 
@@ -134,11 +137,18 @@ def register_views(appbuilder: AppBuilder) -> None:
         category_icon="fa-cogs",
     )
     add(OutboxView, "Courriels envoyés", icon="fa-envelope", category=ADMINISTRATION)
+    add(
+        scheduling.ScheduledJobsView,
+        "Tâches planifiées",
+        icon="fa-clock",
+        category=ADMINISTRATION,
+    )
 
     appbuilder.add_view_no_menu(accounts.PrimaryAccountView)
     appbuilder.add_view_no_menu(accounts.PasswordLinkView)
     appbuilder.add_view_no_menu(accounts.SetPasswordView)
     appbuilder.add_view_no_menu(accounts.MyAccountView)
+    appbuilder.add_view_no_menu(retention.AgentExportView)
 
     appbuilder.add_api(referential_api.CollectivityApi)
     appbuilder.add_api(referential_api.OfficeApi)
@@ -149,9 +159,30 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_api(workforce_api.ContractApi)
     appbuilder.add_api(planning_api.PlageApi)
     appbuilder.add_api(planning_api.AppointmentApi)
+    appbuilder.add_api(scheduling_api.JobRunApi)
+
+    _security_menu_into_administration(appbuilder)
 
     # Every generated form with an e-mail column checks it (FAB's own user screens included).
     for view in appbuilder.baseviews:
         if isinstance(view, ModelView):
             for form in (view.add_form, view.edit_form):
                 add_email_validators(form, view.datamodel.obj)
+
+
+# Flask-AppBuilder's « Security » entries kept, in words, under Administration; groups are not
+# used (roles are built in, app/security.py): their screen leaves the menu.
+SECURITY_ENTRIES = {"List Users": "Utilisateurs", "List Roles": "Rôles et permissions"}
+
+
+def _security_menu_into_administration(appbuilder: AppBuilder) -> None:
+    menu = appbuilder.menu.menu
+    security = next((item for item in menu if item.name == "Security"), None)
+    administration = next((item for item in menu if item.name == ADMINISTRATION), None)
+    if security is None or administration is None:
+        return
+    menu.remove(security)
+    for item in security.childs:
+        if item.name in SECURITY_ENTRIES:
+            item.label = SECURITY_ENTRIES[item.name]
+            administration.childs.append(item)

@@ -27,4 +27,10 @@ echo "MédecinePrev : http://$HOST:$PORT/"
 echo "Comptes de démonstration (identifiant, rôle) — instance/demo-accounts.txt :"
 cat instance/demo-accounts.txt
 echo
-exec .venv/bin/flask run --host "$HOST" --port "$PORT"
+# The job scheduler (APScheduler, `flask scheduler`) runs beside the server and stops with it;
+# its runs are listed in Administration › Tâches planifiées.
+.venv/bin/flask scheduler > instance/scheduler.log 2>&1 &
+SCHEDULER_PID=$!
+trap 'kill "$SCHEDULER_PID" 2>/dev/null || true' EXIT
+echo "Planificateur des tâches lancé (journal : instance/scheduler.log)."
+.venv/bin/flask run --host "$HOST" --port "$PORT"

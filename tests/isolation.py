@@ -407,6 +407,22 @@ def _markers_in(body: str, markers: tuple[str, ...]) -> list[str]:
     return [m for m in markers if m in body]
 
 
+def response_text(response: Any) -> str:
+    """The text of a response; an XLSX download (a ZIP archive) is read from its XML parts."""
+    import io
+    import zipfile
+
+    data = response.get_data()
+    if data[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "".join(
+                archive.read(name).decode("utf-8", "replace")
+                for name in archive.namelist()
+                if name.endswith(".xml")
+            )
+    return data.decode("utf-8", "replace")
+
+
 # How to forge the arguments of custom routes: an argument names the model whose forbidden ids
 # are tried; "user_id" takes the users the caller must not manage; an enumerated argument
 # ("kind") is tried with each value and its pages checked for markers. A route with any other
@@ -418,7 +434,7 @@ ARGUMENT_MODELS = {
     "position_id": "WorkPosition",
     "contract_id": "Contract",
 }
-ENUMERATED_ARGUMENTS = {"kind": ["positions", "agents", "exits"]}
+ENUMERATED_ARGUMENTS = {"kind": ["positions", "agents", "exits"], "fmt": ["csv", "xlsx"]}
 
 
 def _forged_arguments(
@@ -554,7 +570,7 @@ def _sweep_rule(
             if "GET" in methods:
                 response = web.get(url)
                 report.cases += 1
-                found = _markers_in(response.get_data(as_text=True), markers)
+                found = _markers_in(response_text(response), markers)
                 if response.status_code < 400 and found:
                     report.leak(f"GET {url} shows {found}")
         return

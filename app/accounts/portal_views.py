@@ -120,6 +120,7 @@ class MyDetailsView(BaseView):
     route_base = "/portail/coordonnees"
     default_view = "index"
     class_permission_name = Res.MY_DETAILS
+    needs_collectivity = True  # the portal of one collectivity (app/core/access.py)
     method_permission_name = {"index": READ, "save": WRITE}
 
     def _render(self, form: MyDetailsForm, collectivity: Collectivity) -> Any:
@@ -186,6 +187,7 @@ class MyContactsView(AppModelView):
     route_base = "/portail/contacts"
     datamodel = SQLAInterface(Contact)
     class_permission_name = Res.MY_CONTACTS
+    needs_collectivity = True  # the portal of one collectivity (app/core/access.py)
     list_title = "Mes contacts"
     show_title = "Contact"
     add_title = "Nouveau contact"
@@ -211,6 +213,7 @@ class MyHealthTeamView(ReadOnlyModelView):
     route_base = "/portail/equipe-sante"
     datamodel = SQLAInterface(HealthTeamMember)
     class_permission_name = Res.MY_HEALTH_TEAM
+    needs_collectivity = True  # the portal of one collectivity (app/core/access.py)
     list_title = "Mon équipe santé"
     show_title = "Membre de l'équipe santé"
     list_columns = ["role", "professional", "professional_email", "professional_phone"]
@@ -230,12 +233,13 @@ class SecondaryAccountsView(BaseView):
     route_base = "/portail/comptes-secondaires"
     default_view = "index"
     class_permission_name = Res.SECONDARY_ACCOUNTS
+    needs_collectivity = True  # the portal of one collectivity (app/core/access.py)
     method_permission_name = {"index": READ, "new": WRITE, "edit": WRITE, "remove": DELETE}
 
     def _agent_choices(self) -> list[tuple[int, str]]:
-        agents = db.session.scalars(select(Agent).order_by(Agent.birth_name, Agent.first_name))
+        agents = db.session.scalars(select(Agent).order_by(Agent.search_name, Agent.id))
         return [
-            (agent.id, f"{agent.full_name} – né(e) le {agent.birth_date:%d/%m/%Y}")
+            (agent.id, f"{agent.search_label} – né(e) le {agent.birth_date:%d/%m/%Y}")
             for agent in agents
         ]
 

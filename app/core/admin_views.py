@@ -20,7 +20,7 @@ class AuditLogView(ReadOnlyModelView):
     class_permission_name = Res.AUDIT
     list_title = "Journal d'audit"
     show_title = "Entrée du journal d'audit"
-    list_columns = ["at", "username", "action_label", "table_name", "row_id", "collectivity_id"]
+    list_columns = ["at", "username", "action_label", "record_label", "row_id", "collectivity"]
     show_columns = [*list_columns, "changes_text"]
     search_columns = ["username", "table_name", "row_id", "action", "at", "collectivity_id"]
     order_columns = ["at", "username", "table_name"]
@@ -31,8 +31,10 @@ class AuditLogView(ReadOnlyModelView):
         "action": "Action",
         "action_label": "Action",
         "table_name": "Table",
-        "row_id": "Identifiant",
-        "collectivity_id": "Collectivité (id)",
+        "record_label": "Enregistrement",
+        "row_id": "Numéro",
+        "collectivity": "Collectivité",
+        "collectivity_id": "Collectivité (numéro)",
         "changes_text": "Modifications (ancienne valeur → nouvelle valeur)",
     }
 

@@ -11,7 +11,7 @@ from flask import g, has_request_context
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import JSON, Integer, String, event, inspect
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.core.types import UTCDateTime, utcnow
 
@@ -19,6 +19,8 @@ from app.core.types import UTCDateTime, utcnow
 MASKED_COLUMNS = frozenset({"password", "security_answer_hash", "token_hash"})
 IGNORED_COLUMNS = frozenset(
     {"updated_at", "changed_on", "last_login", "login_count", "fail_login_count", "created_at"}
+    # Derived from the names (rules.names): the names' own changes are logged.
+    | {"search_name", "search_alt_name"}
 )
 
 
@@ -34,18 +36,43 @@ class AuditLog(Model):
     row_id: Mapped[str] = mapped_column(String(64))
     collectivity_id: Mapped[int | None] = mapped_column(Integer, index=True)
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Shown by name in the log (one query per page, no foreign key: a log outlives its rows).
+    collectivity: Mapped[Any] = relationship(
+        "Collectivity",
+        primaryjoin="foreign(AuditLog.collectivity_id) == Collectivity.id",
+        viewonly=True,
+        lazy="selectin",
+    )
 
-    ACTION_LABELS = {"create": "Création", "update": "Modification", "delete": "Suppression"}
+    ACTION_LABELS = {
+        "create": "Création",
+        "update": "Modification",
+        "delete": "Suppression",
+        "import": "Import",
+        "erase": "Effacement des données personnelles",
+        "export": "Export des données d'un agent",
+    }
 
     @property
     def action_label(self) -> str:
         return self.ACTION_LABELS.get(self.action, self.action)
 
     @property
+    def record_label(self) -> str:
+        """What changed, in words: « Agent », « Poste de travail » (app/core/labels.py)."""
+        from app.core.labels import model_label
+
+        return model_label(self.table_name)
+
+    @property
     def changes_text(self) -> str:
+        from app.core.labels import declared_labels, field_label, model_for_table
+
+        model = model_for_table(self.table_name)
+        labels = declared_labels(model) if model is not None else {}
         lines = []
         for column, (old, new) in sorted(self.changes.items()):
-            lines.append(f"{column} : {_show(old)} → {_show(new)}")
+            lines.append(f"{field_label(model, column, labels)} : {_show(old)} → {_show(new)}")
         return "\n".join(lines)
 
 
@@ -146,8 +173,96 @@ def _write_audit(session: Session, flush_context: Any) -> None:
     session.connection().execute(AuditLog.__table__.insert(), entries)
 
 
+def log_import(
+    *,
+    table_name: str,
+    collectivity_id: int,
+    summary: str,
+    row_id: str,
+    details: dict[str, Any],
+) -> None:
+    """One audit entry for a whole import (« Import de 10000 agents »), with the file's digest
+    and counts: its rows are written by Core bulk inserts, which the after-flush hook never sees,
+    and one entry per row would cost more than the import itself (issue 9)."""
+    from app.extensions import db
+
+    user_id, username = _actor()
+    changes = {"import": [None, summary], **{key: [None, value] for key, value in details.items()}}
+    db.session.connection().execute(
+        AuditLog.__table__.insert(),
+        {
+            "at": utcnow(),
+            "user_id": user_id,
+            "username": username,
+            "action": "import",
+            "table_name": table_name,
+            "row_id": row_id[:64],
+            "collectivity_id": collectivity_id,
+            "changes": changes,
+        },
+    )
+
+
+def log_event(
+    *,
+    action: str,
+    table_name: str,
+    row_id: str,
+    collectivity_id: int | None,
+    details: dict[str, Any],
+) -> None:
+    """One audit entry written directly (Core), for what no ORM flush shows: a retention run
+    (counts, never the erased values), an export of an agent's data (who exported whom)."""
+    from app.extensions import db
+
+    user_id, username = _actor()
+    db.session.connection().execute(
+        AuditLog.__table__.insert(),
+        {
+            "at": utcnow(),
+            "user_id": user_id,
+            "username": username,
+            "action": action,
+            "table_name": table_name,
+            "row_id": row_id[:64],
+            "collectivity_id": collectivity_id,
+            "changes": {key: [None, _json_value(value)] for key, value in details.items()},
+        },
+    )
+
+
 def _collectivity_of(obj: Any) -> int | None:
     if obj.__tablename__ == "collectivity":
         return getattr(obj, "id", None)
     value = getattr(obj, "collectivity_id", None)
     return value if isinstance(value, int) else None
+
+
+def log_updates(table_name: str, rows: list[tuple[Any, int | None, dict[str, Any]]]) -> None:
+    """One "update" entry per row changed by a set-based UPDATE (Core statements never reach the
+    after-flush hook), as the hook writes them: (row id, collectivity id, {column: (old, new)})."""
+    from app.extensions import db
+
+    if not rows:
+        return
+    user_id, username = _actor()
+    now = utcnow()
+    db.session.connection().execute(
+        AuditLog.__table__.insert(),
+        [
+            {
+                "at": now,
+                "user_id": user_id,
+                "username": username,
+                "action": "update",
+                "table_name": table_name,
+                "row_id": str(row_id),
+                "collectivity_id": collectivity_id,
+                "changes": {
+                    column: [_json_value(old), _json_value(new)]
+                    for column, (old, new) in changes.items()
+                },
+            }
+            for row_id, collectivity_id, changes in rows
+        ],
+    )

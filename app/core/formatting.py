@@ -14,7 +14,14 @@ from app.rules.formatting import format_date, format_money
 PARIS = ZoneInfo("Europe/Paris")
 NBSP = "\u00a0"
 
-__all__ = ["format_date", "format_datetime", "format_decimal", "format_money", "register_filters"]
+__all__ = [
+    "format_date",
+    "format_datetime",
+    "format_decimal",
+    "format_money",
+    "format_quantity",
+    "register_filters",
+]
 
 
 def to_local(value: dt.datetime) -> dt.datetime:
@@ -47,6 +54,16 @@ def format_decimal(value: decimal.Decimal | None) -> str:
     integer, _, fraction = text.partition(".")
     integer = integer.replace(",", NBSP)
     return f"{sign}{integer},{fraction}" if fraction else f"{sign}{integer}"
+
+
+def format_quantity(value: decimal.Decimal, unit: str) -> str:
+    """A value with its unit, French style: « 87,00 € par agent et par an », « 5 % »,
+    « 0,0327 % de la masse salariale », « 800 agents »."""
+    unit = unit.strip()
+    if unit.startswith("€"):
+        return f"{format_money(value)}{unit[1:]}"
+    number = format_decimal(value.normalize())
+    return f"{number}{NBSP}{unit}" if unit else number
 
 
 def register_filters(app: Flask) -> None:

@@ -15,6 +15,9 @@ never wait (WAL).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from flask import has_request_context, request
@@ -35,11 +38,24 @@ def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_writing: ContextVar[bool] = ContextVar("sqlite_writing", default=False)
+
+
+@contextmanager
+def write_transactions() -> Iterator[None]:
+    """Every transaction begun inside the block takes the write lock first (jobs, CLI writers)."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
 
 
 def begin_statement(connection: Any = None) -> str:
     """``BEGIN IMMEDIATE`` for a transaction that may write, ``BEGIN`` for a read."""
     if connection is not None and connection.info.get("write_lock"):
+        return "BEGIN IMMEDIATE"
+    if _writing.get():
         return "BEGIN IMMEDIATE"
     if has_request_context() and request.method in WRITE_METHODS:
         return "BEGIN IMMEDIATE"

@@ -56,6 +56,7 @@ METHOD_PERMISSIONS: dict[str, str] = {
     "action": WRITE,
     "action_post": WRITE,
     "muldelete": DELETE,
+    "export": READ,  # app.core.exports: a list's CSV / XLSX is read access to the list
     # ModelRestApi
     "get": READ,
     "get_list": READ,
@@ -750,6 +751,19 @@ class AppModelRestApi(ModelRestApi):
                 *self.list_columns,
                 *(key for key in own if key not in self.list_columns),
             ]
+
+    def _gen_labels_columns(self, list_columns: list[str]) -> None:
+        # French labels (CONTRACT.md §2): the resource's own, else its model's screens'.
+        from app.core.labels import declared_labels, field_label
+
+        declared = None
+        for column in list_columns:
+            if not self.label_columns.get(column):
+                declared = declared if declared is not None else declared_labels(self.datamodel.obj)
+                label = field_label(self.datamodel.obj, column, declared)
+                if label != column:
+                    self.label_columns[column] = label
+        super()._gen_labels_columns(list_columns)
 
     def response_401(self) -> Any:
         return self.response(401, message="Authentification requise.")

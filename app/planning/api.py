@@ -71,6 +71,17 @@ class PlageApi(AppModelRestApi):
     resource_name = "plage"
     datamodel = SQLAInterface(Plage)
     class_permission_name = Res.PLAGE
+    show_title = "Plage"
+    label_columns = {
+        "office_id": "Cabinet médical",
+        "professional_id": "Professionnel de santé",
+        "starts_at": "Début",
+        "ends_at": "Fin",
+        "nature": "Nature",
+        "state": "État",
+        "appointment_minutes": "Durée d'un rendez-vous (minutes)",
+        "reserved_for_id": "Réservée pour (collectivité)",
+    }
     method_permission_name = {
         **AppModelRestApi.method_permission_name,
         "book": BOOK,
@@ -251,6 +262,22 @@ class AppointmentApi(AppModelRestApi):
     resource_name = "appointment"
     datamodel = SQLAInterface(Appointment)
     class_permission_name = Res.APPOINTMENT
+    show_title = "Rendez-vous"
+    label_columns = {
+        "plage_id": "Plage",
+        "plage": "Plage",
+        "agent_id": "Agent",
+        "agent": "Agent",
+        "starts_at": "Heure",
+        "status": "Statut",
+        "comment": "Commentaire",
+        "slot_index": "Numéro du créneau",
+        "visit_type": "Type de visite",
+        "cancellation_reason": "Motif d'annulation",
+        "cancelled_at": "Annulé le",
+        "convocation_sent_at": "Convocation envoyée le",
+        "attendance_recorded_at": "Présence saisie le",
+    }
     method_permission_name = {**AppModelRestApi.method_permission_name, "cancel": BOOK}
     base_permissions = ["can_read", "can_book"]
     list_columns = ["id", "plage_id", "agent_id", "starts_at", "status", "comment"]

@@ -54,6 +54,9 @@ ACTIVE_STATUSES = (
     AppointmentStatus.honoree,
 )
 ACTIVE_NAMES = tuple(status.name for status in ACTIVE_STATUSES)
+CANCELLED_ABSENCES = frozenset(
+    {AppointmentStatus.absence_justifiee, AppointmentStatus.absence_injustifiee}
+)
 ACTIVE_SQL = "status IN (" + ", ".join(f"'{name}'" for name in ACTIVE_NAMES) + ")"
 
 
@@ -178,6 +181,14 @@ class Appointment(TenantMixin, Base):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def status_label(self) -> str:
+        """The state as the screens and e-mails say it: an employer's cancellation reads
+        « Annulé (absence justifiée) » / « Annulé (absence injustifiée) » (DOMAIN.md §2)."""
+        if self.cancelled_at is not None and self.status in CANCELLED_ABSENCES:
+            return f"Annulé ({self.status.label.lower()})"
+        return self.status.label
 
     @property
     def ends_at(self) -> dt.datetime:

@@ -293,8 +293,45 @@ def book(plage_id: int, agent_id: int, visit_type_code: str, comment: str | None
                 db.session.add(appointment)
         except IntegrityError:
             continue  # the unique index refused this unit: someone took it meanwhile
+        if scope.is_employer:
+            _notify_employer_action("booking", appointment, plage, agent)
         return appointment
     raise SlotFull()
+
+
+# The e-mails of an employer's booking or cancellation (SPEC A6): (subject, template).
+_EMPLOYER_ACTION_MAILS = {
+    "booking": ("Rendez-vous réservé", "planning/mail_booking.txt"),
+    "cancellation": ("Rendez-vous annulé", "planning/mail_appointment_cancelled.txt"),
+}
+
+
+def _notify_employer_action(
+    action: str, appointment: Appointment, plage: Plage, agent: Agent
+) -> None:
+    """Tell the collectivity's convocation contact and the secretariat what the employer did
+    (SPEC A6). The messages leave at the commit: a refused or rolled-back action sends none."""
+    subject, template = _EMPLOYER_ACTION_MAILS[action]
+    with system_scope():
+        collectivity = db.session.get(Collectivity, appointment.collectivity_id)
+        visit_type = db.session.get(VisitType, appointment.visit_type_id)
+        body_args = {
+            "appointment": appointment,
+            "plage": plage,
+            "agent": agent,
+            "collectivity": collectivity,
+            "visit_type": visit_type,
+        }
+        full_subject = f"{subject} – {collectivity.name} – {appointment.starts_at:%d/%m/%Y %H:%M}"
+        recipients = [collectivity.convocation_email, _secretariat_address()]
+        for recipient in dict.fromkeys(r for r in recipients if r):
+            send_mail(
+                recipient,
+                full_subject,
+                render_template(
+                    template, to_secretariat=recipient == _secretariat_address(), **body_args
+                ),
+            )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -382,6 +419,10 @@ def cancel_appointment(appointment_id: int, reason: str | None = None) -> Appoin
     appointment.cancelled_at = now
     appointment.cancellation_reason = (reason or "").strip() or None
     db.session.flush()
+    if scope.is_employer:
+        with system_scope():
+            plage = db.session.get(Plage, appointment.plage_id)
+        _notify_employer_action("cancellation", appointment, plage, appointment.agent)
     return appointment
 
 

@@ -14,10 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import defaultload, selectinload
 
 from app.core import clock
+from app.core.exports import export_links, export_response, requested_format
 from app.core.mail import take_refused_mail
 from app.core.views import DELETE, READ, WRITE, run_service
 from app.extensions import db
 from app.planning import services
+from app.planning.exports import plages_export, plages_statement
 from app.planning.forms import BookingForm, PeriodForm, PlageForm, ReasonForm
 from app.planning.models import (
     Appointment,
@@ -35,6 +37,7 @@ from app.referential.models import (
     VisitType,
 )
 from app.rules.errors import DomainError
+from app.rules.planning import visit_phrase
 from app.security import Res
 from app.workforce import agents as agent_services
 from app.workforce.models import Agent
@@ -88,10 +91,12 @@ def _bookable_agents(day: dt.date) -> list[tuple[int, str]]:
         select(Agent)
         .where(agent_services.active_clause(day))
         .options(selectinload(Agent.contracts))
-        .order_by(Agent.birth_name, Agent.first_name)
+        .order_by(*agent_services.NAME_ORDER)
     )
+    # The drop-down's search box ignores case and accents (select2): the birth name a usage
+    # name hides is in the label so that it finds the agent by either name.
     return [
-        (a.id, f"{a.full_name} – {a.current_contract(day).work_position.label}") for a in agents
+        (a.id, f"{a.search_label} – {a.current_contract(day).work_position.label}") for a in agents
     ]
 
 
@@ -112,6 +117,7 @@ class PlanningView(BaseView):
     class_permission_name = Res.BOOKING
     method_permission_name = {
         "index": READ,
+        "export": READ,
         "book": WRITE,
         "refuse": WRITE,
         "appointment": READ,
@@ -162,7 +168,23 @@ class PlanningView(BaseView):
             pages=max(1, math.ceil(total / PAGE_SIZE)),
             total=total,
             refuse_form=ReasonForm(),
+            export_links=export_links("PlanningView.export") if valid else [],
         )
+
+    @expose("/export/<fmt>")
+    @has_access
+    def export(self, fmt: str) -> Any:
+        """The plages of the period asked for, as CSV or XLSX (every page)."""
+        requested_format(fmt)
+        _form, first, last, valid = _period()
+        try:
+            if not valid:
+                raise DomainError("Période invalide : corrigez les dates avant d'exporter.")
+            query = services.plages_query(first, last)
+        except DomainError as error:
+            flash(error.message, "danger")
+            return redirect(url_for("PlanningView.index", **request.args.to_dict()))
+        return export_response(fmt, plages_export(staff=False), plages_statement(query))
 
     @expose("/plage/<int:plage_id>/reserver", methods=["GET", "POST"])
     @has_access
@@ -197,11 +219,13 @@ class PlanningView(BaseView):
                     abort(404)
         agent_label = dict(form.agent_id.choices).get(form.agent_id.data) if confirming else None
         visit_label = (
-            dict(form.visit_type.choices).get(form.visit_type.data) if confirming else None
+            visit_phrase(dict(form.visit_type.choices).get(form.visit_type.data) or "")
+            if confirming
+            else None
         )
         return self.render_template(
             "planning/booking_form.html",
-            title="Créer la convocation",
+            title="Réserver un rendez-vous",
             form=form,
             plage=plage,
             free=services.free_capacity(plage),
@@ -250,7 +274,7 @@ class PlanningView(BaseView):
         if cancelled:
             flash("Rendez-vous annulé.", "success")
             flash(
-                f"Le rendez-vous est enregistré comme « {cancelled.result.status.label} ».", "info"
+                f"Le rendez-vous est enregistré comme « {cancelled.result.status_label} ».", "info"
             )
         return redirect(url_for("PlanningView.appointment", appointment_id=appointment_id))
 
@@ -273,6 +297,7 @@ class PlagesView(BaseView):
     class_permission_name = Res.CALENDAR
     method_permission_name = {
         "calendar": READ,
+        "export": READ,
         "detail": READ,
         "new": WRITE,
         "convoke": WRITE,
@@ -282,9 +307,9 @@ class PlagesView(BaseView):
         "cancel": DELETE,
     }
 
-    @expose("/")
-    @has_access
-    def calendar(self) -> Any:
+    @staticmethod
+    def _shown() -> tuple[dt.date, str, dt.date, dt.date, int | None, int | None]:
+        """(day, view, first, last, professional, office) the request asks for."""
         try:
             day = (
                 dt.date.fromisoformat(request.args.get("jour", ""))
@@ -296,8 +321,23 @@ class PlagesView(BaseView):
         view = "jour" if request.args.get("vue") == "jour" else "semaine"
         first = day if view == "jour" else _week_start(day)
         last = first if view == "jour" else first + dt.timedelta(days=6)
-        professional_id = _int_arg("professionnel")
-        office_id = _int_arg("cabinet")
+        return day, view, first, last, _int_arg("professionnel"), _int_arg("cabinet")
+
+    @expose("/export/<fmt>")
+    @has_access
+    def export(self, fmt: str) -> Any:
+        """The plages the calendar shows (same period, professional and office)."""
+        requested_format(fmt)
+        _day, _view, first, last, professional_id, office_id = self._shown()
+        query = services.plages_query(
+            first, last, professional_id=professional_id, office_id=office_id
+        )
+        return export_response(fmt, plages_export(staff=True), plages_statement(query))
+
+    @expose("/")
+    @has_access
+    def calendar(self) -> Any:
+        day, view, first, last, professional_id, office_id = self._shown()
         plages = services.plages_between(
             first, last, professional_id=professional_id, office_id=office_id
         )
@@ -334,6 +374,7 @@ class PlagesView(BaseView):
             professional_id=professional_id,
             office_id=office_id,
             refusals=refusals,
+            export_links=export_links("PlagesView.export"),
         )
 
     def _plage_form(self) -> PlageForm:

@@ -62,6 +62,7 @@ class OfficeApi(AppModelRestApi):
     resource_name = "office"
     datamodel = SQLAInterface(Office)
     class_permission_name = Res.OFFICE
+    label_columns = {"served_collectivity_ids": "Collectivités desservies"}
     list_columns = ["id", "name", "kind", "city", "teleconsultation", "served_collectivity_ids"]
     show_columns = list_columns
     add_columns = ["name", "kind", "line1", "postcode", "city", "teleconsultation"]

@@ -152,6 +152,8 @@ class Collectivity(Base):
     )
     membership_start: Mapped[dt.date | None] = mapped_column(Date)
     membership_end: Mapped[dt.date | None] = mapped_column(Date)
+    # Set by the retention job (SPEC G5) once its agents' personal data are erased.
+    personal_data_erased_on: Mapped[dt.date | None] = mapped_column(Date)
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = email_column()
 
@@ -436,6 +438,13 @@ class VisitType(Base):
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
+    @property
+    def phrase(self) -> str:
+        """In a sentence: « visite d'embauche », « visite périodique »."""
+        from app.rules.planning import visit_phrase
+
+        return visit_phrase(self.label)
+
     def __str__(self) -> str:
         return self.label
 
@@ -525,3 +534,10 @@ class Tariff(Base):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.valid_from:%Y})"
+
+    @property
+    def amount(self) -> str:
+        """The value with its unit, French style (« 87,00 € par agent et par an », « 5 % »)."""
+        from app.core.formatting import format_quantity
+
+        return format_quantity(self.value, self.unit) if self.value is not None else ""

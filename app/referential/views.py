@@ -9,6 +9,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.core.exports import ExportMixin
 from app.core.views import AppModelView, compact
 from app.referential import services
 from app.referential.models import (
@@ -26,6 +27,7 @@ from app.referential.models import (
     RiskEffectRule,
     StatutoryAct,
     Tariff,
+    TariffCategory,
     VisitType,
 )
 from app.security import Res
@@ -108,7 +110,7 @@ class HealthTeamView(AppModelView):
     }
 
 
-class ConventionView(AppModelView):
+class ConventionView(ExportMixin, AppModelView):
     datamodel = SQLAInterface(Convention)
     class_permission_name = Res.CONVENTION
     list_title = "Conventions"
@@ -153,7 +155,7 @@ class ConventionView(AppModelView):
         services.prepare_convention(item)
 
 
-class CollectivityView(AppModelView):
+class CollectivityView(ExportMixin, AppModelView):
     datamodel = SQLAInterface(Collectivity)
     class_permission_name = Res.COLLECTIVITY
     list_title = "Collectivités adhérentes"
@@ -537,6 +539,25 @@ class PcsCodeView(
         item.code = services.prepare_pcs(item.code)
 
 
+# Variants of a tariff that are not billing categories (DOMAIN.md §3).
+TARIFF_KEY_LABELS = {
+    "": "",
+    "affiliee_cst": "Affiliée disposant de son CST",
+    "non_affiliee": "Non affiliée",
+    "portage": "Portage salarial",
+    "contrat": "Contrat d'intérim",
+}
+
+
+def tariff_key_label(key: str) -> str:
+    """« Collectivité affiliée » for ``affiliee``, « Acte n° 3 » for ``3``."""
+    if key in TariffCategory.__members__:
+        return TariffCategory[key].label
+    if key.isdigit():
+        return f"Acte n° {key}"
+    return TARIFF_KEY_LABELS.get(key, key)
+
+
 class TariffView(AppModelView):
     datamodel = SQLAInterface(Tariff)
     class_permission_name = Res.TARIFF
@@ -544,10 +565,10 @@ class TariffView(AppModelView):
     show_title = "Tarif"
     add_title = "Nouveau tarif"
     edit_title = "Modifier le tarif"
-    list_columns = ["label", "key", "value", "unit", "valid_from", "valid_to"]
+    list_columns = ["label", "key", "amount", "valid_from", "valid_to"]
     add_columns = ["code", "key", "label", "value", "unit", "valid_from", "valid_to", "source"]
     edit_columns = add_columns
-    show_columns = add_columns
+    show_columns = ["code", "key", "label", "amount", "valid_from", "valid_to", "source"]
     search_columns = ["code", "key", "label", "valid_from", "valid_to"]
     order_columns = ["label", "key", "valid_from", "valid_to"]
     base_order = ("code", "asc")
@@ -557,10 +578,12 @@ class TariffView(AppModelView):
         "label": "Libellé",
         "value": "Valeur",
         "unit": "Unité",
+        "amount": "Montant ou taux",
         "valid_from": "En vigueur du",
         "valid_to": "au",
         "source": "Source",
     }
+    formatters_columns = {"key": tariff_key_label}
     description_columns = {
         "key": "Catégorie de tarification ou numéro d'acte selon le paramètre.",
         "valid_to": "Vide : sans date de fin.",

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from enum import StrEnum
 
 from .errors import DomainError
+from .formatting import fold
 
 
 class PlageState(StrEnum):
@@ -130,3 +131,29 @@ def reminder_due(plage_day: dt.date, today: dt.date, days_before: int = 15) -> b
     """A reserved plage with free capacity is reminded from 15 calendar days before (SPEC D7);
     a reminder missed on the day (job not run) is still sent on the following days, once."""
     return today < plage_day and (plage_day - today).days <= days_before
+
+
+# Visit natures named by a noun take « de » in a sentence (« visite de reprise »); the others are
+# adjectives (« visite périodique », « visite occasionnelle »). Folded, as ``fold`` gives them.
+_NOUN_VISITS = frozenset(
+    {"embauche", "reprise", "pre-reprise", "pre reprise", "mi-carriere", "fin de carriere"}
+)
+
+
+def visit_phrase(label: str) -> str:
+    """The visit nature in a French sentence: « Embauche » -> « visite d'embauche », « Reprise »
+    -> « visite de reprise », « Périodique » -> « visite périodique »; a label that already says
+    « Visite ... » is kept (lower-cased first letter).
+
+    Source: issue 10 (« visite d'embauche », « de reprise »); Code du travail R4624-10 (visite
+    d'information et de prévention à l'embauche), R4624-31 (visite de reprise).
+    """
+    text = " ".join(label.split())
+    lowered = text[:1].lower() + text[1:]
+    key = fold(lowered)
+    if key.startswith("visite"):
+        return lowered
+    if key in _NOUN_VISITS:
+        elided = key[:1] in "aeiouyh"
+        return f"visite d'{lowered}" if elided else f"visite de {lowered}"
+    return f"visite {lowered}"

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask import g, request
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import Schema, fields
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from app.accounts import services as account_services
 from app.core.views import AppModelRestApi
 from app.extensions import db
 from app.referential import services as referential_services
-from app.referential.models import ContractType
+from app.referential.models import Collectivity, ContractType
 from app.rules.errors import DomainError
 from app.security import Res
 from app.tenancy import TenantViolation, current_scope
@@ -42,10 +43,35 @@ class _SecondaryAccountsSchema(Schema):
     secondary_account_ids = fields.List(fields.Integer(strict=True), allow_none=True)
 
 
+class AgentNameFilter(BaseFilter):
+    """``(col:search_name,opr:nom,value:gerard)``: the agents list's name search (GÉRARD, by
+    birth or usage name, then first name; case and accents ignored)."""
+
+    name = agent_services.NAME_SEARCH_LABEL
+    arg_name = "nom"
+
+    def apply(self, query: Any, value: Any) -> Any:
+        return query.filter(agent_services.name_clause(str(value)))
+
+
 class AgentApi(AppModelRestApi):
     resource_name = "agent"
     datamodel = SQLAInterface(Agent)
     class_permission_name = Res.AGENT
+    show_title = "Agent"
+    label_columns = {
+        "civility": "Civilité",
+        "first_name": "Prénom",
+        "birth_name": "Nom de naissance",
+        "usage_name": "Nom d'usage",
+        "birth_date": "Date de naissance",
+        "ins": "INS",
+        "validated": "Validé par le CDG",
+        "secondary_account_ids": "Comptes secondaires",
+        "status": "Statut",
+        "service": "Service",
+        "search_name": agent_services.NAME_SEARCH_LABEL,
+    }
     list_columns = [
         "id",
         "collectivity_id",
@@ -59,7 +85,9 @@ class AgentApi(AppModelRestApi):
         "secondary_account_ids",
     ]
     show_columns = [*list_columns, "status", "service"]
-    add_columns = [
+    # CONTRACT.md §2: staff give the agent's collectivity; an employer's is his own (another
+    # one is answered 404). An agent never changes collectivity through the API.
+    edit_columns = [
         "civility",
         "first_name",
         "birth_name",
@@ -69,9 +97,17 @@ class AgentApi(AppModelRestApi):
         "status",
         "service",
     ]
-    edit_columns = add_columns
-    search_columns = ["birth_name", "usage_name", "first_name", "ins", "collectivity_id"]
-    order_columns = ["birth_name", "first_name", "birth_date"]
+    add_columns = ["collectivity_id", *edit_columns]
+    search_columns = [
+        "birth_name",
+        "usage_name",
+        "first_name",
+        "ins",
+        "collectivity_id",
+        "search_name",
+    ]
+    search_filters = {"search_name": [AgentNameFilter]}
+    order_columns = ["birth_name", "first_name", "birth_date", "search_name"]
 
     def payload(self) -> Any:
         """``secondary_account_ids`` is written through the delegation service (primary account)."""
@@ -100,12 +136,21 @@ class AgentApi(AppModelRestApi):
             db.session.flush()
             account_services.set_agent_secondary_accounts(agent.id, user_ids)
 
+    def _init_model_schemas(self) -> None:
+        super()._init_model_schemas()
+        # Employers never give their collectivity: it is the one they work for.
+        self.add_model_schema.fields["collectivity_id"].required = False
+
     def pre_add(self, item: Agent) -> None:
         scope = current_scope()
         if scope.is_employer:
+            if item.collectivity_id not in (None, scope.collectivity_id):
+                raise TenantViolation()
             item.collectivity_id = scope.collectivity_id
         elif not item.collectivity_id:
             raise DomainError("Précisez la collectivité de l'agent (collectivity_id).")
+        elif db.session.get(Collectivity, item.collectivity_id) is None:
+            raise TenantViolation()
         agent_services.create_agent(item, None)
         if scope.is_secondary:
             db.session.add(
@@ -150,6 +195,15 @@ class WorkPositionApi(AppModelRestApi):
     resource_name = "work_position"
     datamodel = SQLAInterface(WorkPosition)
     class_permission_name = Res.WORK_POSITION
+    show_title = "Poste de travail"
+    label_columns = {
+        "label": "Intitulé du poste",
+        "pcs_code": "Code PCS",
+        "risks": "Risques",
+        "follow_up": "Suivi médical",
+        "closed": "Fermé",
+        "is_closed": "Fermé",
+    }
     list_columns = ["id", "collectivity_id", "label", "pcs_code", "risks", "follow_up", "closed"]
     show_columns = list_columns
     add_columns = ["label", "pcs_code", "collectivity_id"]
@@ -228,6 +282,15 @@ class ContractApi(AppModelRestApi):
     resource_name = "contract"
     datamodel = SQLAInterface(Contract)
     class_permission_name = Res.CONTRACT
+    show_title = "Contrat"
+    label_columns = {
+        "agent_id": "Agent",
+        "work_position_id": "Poste de travail",
+        "contract_type_id": "Type de contrat",
+        "contract_type_code": "Code du type de contrat",
+        "start_date": "Début",
+        "end_date": "Fin",
+    }
     list_columns = [
         "id",
         "agent_id",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import warnings
 from collections.abc import Iterable, Sequence
@@ -94,10 +95,11 @@ POSITION_RISK_COLUMNS: dict[str, str] = {
     "Autre risque(Oui/Non)": "autre",
 }
 
+# The panels of the « Importer » page, as the user sees them (app/workforce/imports.py).
 KIND_LABELS: dict[ImportKind, str] = {
-    ImportKind.positions: "postes",
-    ImportKind.agents: "création de salariés",
-    ImportKind.exits: "fin de contrats",
+    ImportKind.positions: "Postes de travail",
+    ImportKind.agents: "Création de salariés",
+    ImportKind.exits: "Fins de contrats",
 }
 
 TEMPLATE_HINT = (
@@ -130,6 +132,10 @@ _CIVILITIES = {
     "mr": "monsieur",
     "mr.": "monsieur",
 }
+
+
+# Cells with a handful of distinct values (civilities) are folded once each.
+_fold_short = functools.lru_cache(maxsize=256)(fold)
 
 
 def _header_key(text: str) -> str:
@@ -170,15 +176,23 @@ class ImportRejected(DomainError):
     line and column).
     """
 
-    def __init__(self, issues: list[ImportIssue], hint: str | None = None) -> None:
+    def __init__(
+        self, issues: list[ImportIssue], hint: str | None = None, sheet: str | None = None
+    ) -> None:
         count = len(issues)
+        where = f" (feuille « {sheet} »)" if sheet else ""
         summary = (
-            f"Le fichier n'a pas été importé : {count} erreur{'s' if count > 1 else ''}. "
+            f"Le fichier n'a pas été importé{where} : {count} erreur{'s' if count > 1 else ''}. "
             "Aucune ligne n'a été enregistrée."
         )
         super().__init__(f"{summary} {hint}" if hint else summary)
         self.issues = list(issues)
         self.hint = hint
+        self.sheet = sheet
+
+    def in_sheet(self, sheet: str | None) -> ImportRejected:
+        """The same report, naming the Excel sheet its line numbers refer to."""
+        return ImportRejected(self.issues, self.hint, sheet) if sheet else self
 
 
 def _reject(message: str) -> ImportRejected:
@@ -198,13 +212,20 @@ def _human_size(size: int) -> str:
 # --- Reading the file ---------------------------------------------------------------------
 
 
-def read_table(data: bytes, filename: str, *, max_bytes: int = 20 * 1024 * 1024) -> list[list[str]]:
+class Table(list[list[str]]):
+    """The cells of an import file; ``sheet`` is the name of the Excel sheet read (None: CSV)."""
+
+    sheet: str | None = None
+
+
+def read_table(data: bytes, filename: str, *, max_bytes: int = 20 * 1024 * 1024) -> Table:
     """Return the cells of an import file (CSV or XLSX) as stripped strings, row by row.
 
     Source: CONTRACT.md §3 (CSV ``;`` or ``,``, UTF-8 with or without BOM or Windows-1252;
     XLSX accepted) and SSTRN-EXTRANET (« Ouvrir le fichier avec Excel, le remplir, puis
     sauvegarder »). Row ``i`` of the result is line ``i + 1`` in Excel; trailing empty rows are
-    dropped. Raises ImportRejected for a file too large, empty, unreadable or without header.
+    dropped; an XLSX file is read from its first sheet, whose name the report gives. Raises
+    ImportRejected for a file too large, empty, unreadable or without header.
     """
     if len(data) > max_bytes:
         raise _reject(f"Le fichier dépasse la taille maximale de {_human_size(max_bytes)}.")
@@ -218,11 +239,11 @@ def read_table(data: bytes, filename: str, *, max_bytes: int = 20 * 1024 * 1024)
     if data.startswith(_ZIP_SIGNATURE) or filename.lower().endswith(".xlsx"):
         rows = _read_xlsx(data)
     else:
-        rows = _read_csv(data)
+        rows = Table(_read_csv(data))
     while rows and not any(rows[-1]):
         rows.pop()
     if not rows:
-        raise _reject("Le fichier ne contient pas de ligne d'en-tête.")
+        raise _reject("Le fichier ne contient pas de ligne d'en-tête.").in_sheet(rows.sheet)
     return rows
 
 
@@ -245,7 +266,7 @@ def _cell_text(cell: str) -> str:
     return restore_cell(cell.strip()).strip()
 
 
-def _read_xlsx(data: bytes) -> list[list[str]]:
+def _read_xlsx(data: bytes) -> Table:
     """Read the first sheet of an XLSX workbook (openpyxl, read-only, cached values)."""
     import openpyxl  # imported here: only XLSX uploads pay for it
 
@@ -253,7 +274,7 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
         "Le fichier Excel n'a pas pu être lu : enregistrez-le au format Excel (.xlsx) "
         "ou CSV (séparateur point-virgule) et importez-le à nouveau."
     )
-    rows: list[list[str]] = []
+    rows = Table()
     try:
         with warnings.catch_warnings():
             # Extensions openpyxl drops (data validation, conditional formats) are harmless here.
@@ -263,14 +284,15 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
             )
             try:
                 sheet = workbook.worksheets[0]
+                rows.sheet = str(sheet.title)
                 for values in sheet.iter_rows(max_col=MAX_XLSX_COLUMNS, values_only=True):
                     if len(rows) >= MAX_LINES:
                         raise _too_many_lines()
                     rows.append([_xlsx_cell(value) for value in values])
             finally:
                 workbook.close()
-    except ImportRejected:
-        raise
+    except ImportRejected as rejected:
+        raise rejected.in_sheet(rows.sheet) from None
     except Exception as exc:  # a damaged or foreign ZIP raises many kinds of errors
         raise unreadable from exc
     return rows
@@ -365,8 +387,9 @@ def _header_issues(kind: ImportKind, found: list[str], found_keys: list[str]) ->
                 ImportIssue(
                     1,
                     None,
-                    f"Ce fichier est un fichier de {KIND_LABELS[other]} ; "
-                    f"un fichier de {KIND_LABELS[kind]} est attendu ici.",
+                    f"Ce fichier est un fichier « {KIND_LABELS[other]} » : envoyez-le depuis "
+                    f"le cadre « {KIND_LABELS[other]} » de la page « Importer », pas depuis le "
+                    f"cadre « {KIND_LABELS[kind]} ».",
                 )
             ]
     expected = HEADERS[kind]
@@ -496,12 +519,12 @@ def _date(row: _Row, column: str, *, required: bool) -> date | None:
 def _pcs(row: _Row, column: str) -> str | None:
     value = row[column]
     if not value:
-        row.fail(column, f"Code CSP obligatoire : la cellule est vide. {PCS_MESSAGE}")
+        row.fail(column, f"Code PCS obligatoire : la cellule est vide. {PCS_MESSAGE}")
         return None
     try:
         return normalize_pcs(value)
     except DomainError as exc:
-        row.fail(column, f"Code CSP « {value} » invalide. {exc.message}")
+        row.fail(column, f"Code PCS « {value} » invalide. {exc.message}")
         return None
 
 
@@ -619,12 +642,30 @@ class AgentRow:
     contract_type_label: str
 
 
+@dataclass(frozen=True)
+class AgentKeys:
+    """What the database checks of an agents line need (its position, contract type, INS and
+    identity), read even when other cells of the line are wrong: the report then lists a bad
+    date, a bad INS and an unknown position of the same line together (SPEC C5)."""
+
+    line: int
+    first_name: str | None
+    birth_name: str | None
+    birth_date: date | None
+    ins: str | None
+    pcs_code: str | None
+    position_label: str | None
+    contract_type_label: str | None
+    # (birth name, first name) folded, and the birth date: how duplicates are recognised.
+    person: tuple[str, str, date] | None = None
+
+
 def _civility(row: _Row, column: str) -> str | None:
     value = row[column]
     if not value:
         row.fail(column, "Civilité obligatoire : Madame ou Monsieur.")
         return None
-    civility = _CIVILITIES.get(fold(value))
+    civility = _CIVILITIES.get(_fold_short(value))
     if civility is None:
         row.fail(column, f"Civilité « {value} » invalide : Madame ou Monsieur attendu.")
     return civility
@@ -673,7 +714,11 @@ def _check_ages(row: _Row, birth: date, entry: date | None, today: date) -> None
 
 
 def parse_agents(
-    rows: list[list[str]], *, today: date, found: list[ImportIssue] | None = None
+    rows: list[list[str]],
+    *,
+    today: date,
+    found: list[ImportIssue] | None = None,
+    keys: list[AgentKeys] | None = None,
 ) -> list[AgentRow]:
     """Check every line of an agents file and return the agents, or reject the file.
 
@@ -682,6 +727,7 @@ def parse_agents(
     position is given by its code CSP and label); SPEC C5 (every error by line and column).
     An agent is 14 to 80 years old at his entry date: 14 is the floor of Code du travail
     L4153-1 and L4153-3 (holiday work from 14); 80 guards against a mistyped year.
+    ``keys``, when given, receives the database keys of every line, valid or not.
     """
     check_header(rows, ImportKind.agents)
     issues: list[ImportIssue] = []
@@ -731,6 +777,7 @@ def parse_agents(
             if first != row.line:
                 duplicate_ins = True
                 row.fail("INS", f"L'INS {ins} figure déjà à la ligne {first}.")
+        person: tuple[str, str, date] | None = None
         if first_name is not None and birth_name is not None and birth_date is not None:
             person = (fold(birth_name), fold(first_name), birth_date)
             first = seen_people.setdefault(person, row.line)
@@ -740,6 +787,20 @@ def parse_agents(
                     f"{first_name} {birth_name}, né(e) le {format_date(birth_date)}, figure déjà "
                     f"à la ligne {first} : chaque salarié ne doit apparaître qu'une fois.",
                 )
+        if keys is not None:
+            keys.append(
+                AgentKeys(
+                    row.line,
+                    first_name,
+                    birth_name,
+                    birth_date,
+                    None if duplicate_ins else ins,
+                    pcs_code,
+                    position_label,
+                    contract_type_label,
+                    person,
+                )
+            )
         if (
             row.ok
             and civility is not None

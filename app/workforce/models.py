@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    event,
     or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -24,6 +25,7 @@ from app.core.model import Base
 from app.core.types import LabelledEnum, UTCDateTime, enum_column
 from app.referential.models import Civility, ContractType, Risk
 from app.rules.formatting import fold
+from app.rules.names import KEY_LENGTH, agent_name_keys
 from app.tenancy import TenantMixin
 
 
@@ -35,6 +37,24 @@ class AgentStatus(LabelledEnum):
     apprenti = "Apprenti"
 
 
+# Name keys compare byte by byte: "C" on PostgreSQL whatever the database's locale (SQLite's
+# default BINARY already does).
+NAME_KEY = String(KEY_LENGTH).with_variant(String(KEY_LENGTH, collation="C"), "postgresql")
+
+
+def _row_name_keys(context: Any) -> tuple[str, str | None]:
+    row = context.get_current_parameters()
+    return agent_name_keys(row.get("birth_name"), row.get("usage_name"), row.get("first_name"))
+
+
+def _shown_name_key(context: Any) -> str:
+    return _row_name_keys(context)[0]
+
+
+def _alt_name_key(context: Any) -> str | None:
+    return _row_name_keys(context)[1]
+
+
 class Agent(TenantMixin, Base):
     """A person employed by a collectivity (an *agent*, a *salarié* in SSTRN's words)."""
 
@@ -42,31 +62,32 @@ class Agent(TenantMixin, Base):
     __tenant_agent__ = "id"
     __table_args__ = (
         UniqueConstraint("collectivity_id", "ins"),
-        Index("ix_agent_collectivity_names", "collectivity_id", "birth_name", "first_name"),
-        # Prefix search (LIKE 'DUP%') can use these on PostgreSQL whatever the collation.
-        Index(
-            "ix_agent_birth_name_prefix",
-            "birth_name",
-            postgresql_ops={"birth_name": "varchar_pattern_ops"},
-        ),
-        Index(
-            "ix_agent_usage_name_prefix",
-            "usage_name",
-            postgresql_ops={"usage_name": "varchar_pattern_ops"},
-        ),
+        # The name keys (rules.names) serve the prefix search and the sort of every agent list:
+        # the whole base (staff), one collectivity (employers), the birth names hidden by a
+        # usage name. They compare byte by byte (collation "C" on PostgreSQL, SQLite's BINARY),
+        # so a range on the key is an index range and the index order is the list order.
+        Index("ix_agent_search_name", "search_name", "id"),
+        Index("ix_agent_collectivity_search_name", "collectivity_id", "search_name", "id"),
+        # With the shown key: the hidden names' half of a search is sorted from the index alone.
+        Index("ix_agent_search_alt_name", "search_alt_name", "search_name", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     civility: Mapped[Civility] = enum_column(Civility)
     first_name: Mapped[str] = mapped_column(String(100))
-    birth_name: Mapped[str] = mapped_column(String(100), index=True)
-    usage_name: Mapped[str | None] = mapped_column(String(100), index=True)
+    birth_name: Mapped[str] = mapped_column(String(100))
+    usage_name: Mapped[str | None] = mapped_column(String(100))
+    # Kept by the model (flush events) and by Core inserts (the column defaults): never set.
+    search_name: Mapped[str] = mapped_column(NAME_KEY, default=_shown_name_key)
+    search_alt_name: Mapped[str | None] = mapped_column(NAME_KEY, default=_alt_name_key)
     birth_date: Mapped[dt.date] = mapped_column(Date)
     ins: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[AgentStatus | None] = enum_column(AgentStatus)
     service: Mapped[str | None] = mapped_column(String(120))
     validated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_by_employer: Mapped[bool] = mapped_column(default=False)
+    # Set by the retention job (SPEC G5): the identity above is then a placeholder.
+    anonymised_on: Mapped[dt.date | None] = mapped_column(Date)
 
     collectivity = relationship("Collectivity", lazy="joined")
     assignments: Mapped[list[AgentAssignment]] = relationship(
@@ -127,8 +148,28 @@ class Agent(TenantMixin, Base):
         name = self.usage_name or self.birth_name
         return f"{name.upper()} {self.first_name}"
 
+    @property
+    def search_label(self) -> str:
+        """The name shown, with the birth name a usage name hides (« MARTIN Léa (née DUPONT) »)."""
+        if self.search_alt_name is None or not self.usage_name:
+            return self.full_name
+        born = "née" if self.civility is Civility.madame else "né"
+        return f"{self.full_name} ({born} {self.birth_name.upper()})"
+
+    def refresh_name_keys(self) -> None:
+        """Recompute the search and sort keys from the names (the flush does it by itself)."""
+        self.search_name, self.search_alt_name = agent_name_keys(
+            self.birth_name, self.usage_name, self.first_name
+        )
+
     def __str__(self) -> str:
         return self.full_name
+
+
+@event.listens_for(Agent, "before_insert")
+@event.listens_for(Agent, "before_update")
+def _keep_name_keys(mapper: Any, connection: Any, agent: Agent) -> None:
+    agent.refresh_name_keys()
 
 
 class AgentAssignment(TenantMixin, Base):

@@ -13,16 +13,19 @@ from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from app.core import clock
+from app.core import clock, paging
+from app.core.exports import export_links, export_response
 from app.core.views import DELETE, READ, WRITE, AppModelView, run_service
 from app.extensions import db
 from app.referential.models import Civility, Collectivity, ContractType, PcsCode, Risk
 from app.rules.errors import DomainError
 from app.rules.follow_up import follow_up
 from app.rules.formatting import fold
+from app.rules.names import name_key
 from app.security import Res
 from app.tenancy import TenantViolation, current_scope
 from app.workforce import agents as agent_services
+from app.workforce import exports as workforce_exports
 from app.workforce import positions as position_services
 from app.workforce.forms import (
     CACES_CATEGORIES,
@@ -48,20 +51,30 @@ PAGE_SIZE = 25
 
 
 def _page_args() -> tuple[int, int]:
-    raw_page = request.args.get("page", "1")
-    raw_size = request.args.get("psize", str(PAGE_SIZE))
-    page = int(raw_page) if raw_page.isdigit() and int(raw_page) > 0 else 1
-    size = min(int(raw_size), 100) if raw_size.isdigit() and int(raw_size) > 0 else PAGE_SIZE
-    return page, size
+    asked = paging.listing(default_size=PAGE_SIZE)
+    return asked.page, asked.size
+
+
+def _collectivity_name() -> Any:
+    return (
+        select(Collectivity.name)
+        .where(Collectivity.id == WorkPosition.collectivity_id)
+        .scalar_subquery()
+    )
+
+
+# The sortable columns of « Postes de travail » (``?tri=...&ordre=desc``), each ending on the id.
+POSITION_SORTS: dict[str, Any] = {
+    "libelle": (WorkPosition.label_key, WorkPosition.id),
+    "pcs": (WorkPosition.pcs_code, WorkPosition.label_key, WorkPosition.id),
+    "collectivite": (_collectivity_name(), WorkPosition.label_key, WorkPosition.id),
+}
 
 
 def collectivity_choices() -> list[tuple[int, str]]:
-    return [
-        (row.id, row.name)
-        for row in db.session.execute(
-            select(Collectivity.id, Collectivity.name).order_by(Collectivity.name)
-        )
-    ]
+    """Sorted as a French reader expects (« Écully » with the E, rules.names)."""
+    rows = db.session.execute(select(Collectivity.id, Collectivity.name))
+    return sorted(((row.id, row.name) for row in rows), key=lambda row: (name_key(row[1]), row[0]))
 
 
 def _requested_collectivity() -> int | None:
@@ -112,6 +125,7 @@ class PositionsView(BaseView):
     class_permission_name = Res.WORK_POSITION
     method_permission_name = {
         "index": READ,
+        "export": READ,
         "follow_up_badge": READ,
         "new": WRITE,
         "edit": WRITE,
@@ -123,9 +137,10 @@ class PositionsView(BaseView):
     def _risks(self) -> list[Risk]:
         return list(db.session.scalars(select(Risk).order_by(Risk.sort_order)))
 
-    @expose("/")
-    @has_access
-    def index(self) -> Any:
+    def _list_query(self) -> tuple[Any, Any, bool, str, int | None]:
+        """(ordered statement, unordered statement, closed tab, search text, collectivity):
+        the list as the request asks for it (its sort too), without paging; its exports run
+        the same one."""
         closed = request.args.get("clotures") == "1"
         text = (request.args.get("q") or "").strip()
         collectivity_id = _requested_collectivity()
@@ -139,12 +154,25 @@ class PositionsView(BaseView):
                     WorkPosition.pcs_code == text.lower(),
                 )
             )
+        ordered = query.order_by(*self._listing().order_by(POSITION_SORTS))
+        return ordered, query, closed, text, collectivity_id
+
+    @staticmethod
+    def _listing() -> paging.Listing:
+        sorts = [
+            k for k in POSITION_SORTS if k != "collectivite" or not current_scope().is_employer
+        ]
+        return paging.listing(sorts, "libelle", default_size=PAGE_SIZE)
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        ordered, query, closed, text, collectivity_id = self._list_query()
         page, size = _page_args()
         total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         positions = list(
             db.session.scalars(
-                query.options(selectinload(WorkPosition.collectivity))
-                .order_by(WorkPosition.label_key, WorkPosition.id)
+                ordered.options(selectinload(WorkPosition.collectivity))
                 .limit(size)
                 .offset((page - 1) * size)
             )
@@ -162,12 +190,22 @@ class PositionsView(BaseView):
             page=page,
             pages=max(1, math.ceil(total / size)),
             total=total,
+            listing=self._listing(),
             staff=not current_scope().is_employer,
             collectivities=collectivity_choices() if not current_scope().is_employer else [],
             collectivity_id=collectivity_id,
             can_write=self.appbuilder.sm.has_access("can_write", Res.WORK_POSITION),
             can_delete=self.appbuilder.sm.has_access("can_delete", Res.WORK_POSITION),
+            export_links=export_links("PositionsView.export"),
         )
+
+    @expose("/export/<fmt>")
+    @has_access
+    def export(self, fmt: str) -> Any:
+        """The list as CSV or XLSX: same tab, collectivity and search, every row."""
+        ordered = self._list_query()[0]
+        export = workforce_exports.positions_export(staff=not current_scope().is_employer)
+        return export_response(fmt, export, workforce_exports.positions_statement(ordered))
 
     @expose("/suivi")
     @has_access
@@ -344,6 +382,7 @@ class AgentsView(BaseView):
     class_permission_name = Res.AGENT
     method_permission_name = {
         "index": READ,
+        "export": READ,
         "detail": READ,
         "new": WRITE,
         "edit": WRITE,
@@ -354,9 +393,9 @@ class AgentsView(BaseView):
     }
     TABS = {"actifs": "En activité", "tous": "Tous", "a_valider": "À valider"}
 
-    @expose("/")
-    @has_access
-    def index(self) -> Any:
+    def _list_query(self) -> tuple[Any, dict[str, Any]]:
+        """The statement of the list as the request asks for it (tab, filters, order), without
+        paging: the page and its exports (``export``) run the same one."""
         tab = request.args.get("onglet", "actifs")
         tab = tab if tab in self.TABS else "actifs"
         name = (request.args.get("nom") or "").strip()
@@ -377,14 +416,29 @@ class AgentsView(BaseView):
             query = query.where(agent_services.position_clause(fold(position)))
         if service:
             query = query.where(func.lower(Agent.service).contains(service.lower()))
+        ordered = agent_services.ordered(query)
+        state = {
+            "tab": tab,
+            "filters": {"nom": name, "poste": position, "service": service},
+            "collectivity_id": collectivity_id,
+            "today": today,
+            "unordered": query,
+        }
+        return ordered, state
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        ordered, state = self._list_query()
+        tab, collectivity_id, today = state["tab"], state["collectivity_id"], state["today"]
+        name, position, service = (state["filters"][k] for k in ("nom", "poste", "service"))
         page, size = _page_args()
-        total = agent_services.capped_count(query)
+        total = agent_services.capped_count(state["unordered"])
         agents = list(
             db.session.scalars(
-                query.options(selectinload(Agent.contracts), selectinload(Agent.staged_changes))
-                .order_by(Agent.birth_name, Agent.first_name, Agent.id)
-                .limit(size)
-                .offset((page - 1) * size)
+                agent_services.page_statement(
+                    state["unordered"], name, (page - 1) * size, size
+                ).options(selectinload(Agent.contracts), selectinload(Agent.staged_changes))
             )
         )
         return self.render_template(
@@ -404,7 +458,16 @@ class AgentsView(BaseView):
             collectivity_id=collectivity_id,
             can_write=self.appbuilder.sm.has_access("can_write", Res.AGENT),
             can_validate=self.appbuilder.sm.has_access("can_write", Res.AGENT_VALIDATION),
+            export_links=export_links("AgentsView.export"),
         )
+
+    @expose("/export/<fmt>")
+    @has_access
+    def export(self, fmt: str) -> Any:
+        """The list as CSV or XLSX: same tab, collectivity, filters and order, every row."""
+        ordered = self._list_query()[0]
+        export = workforce_exports.agents_export(staff=not current_scope().is_employer)
+        return export_response(fmt, export, workforce_exports.agents_statement(ordered))
 
     @expose("/nouveau", methods=["GET", "POST"])
     @has_access
@@ -626,7 +689,7 @@ class AgentValidationView(BaseView):
             db.session.scalars(
                 select(Agent)
                 .where(Agent.validated_at.is_(None))
-                .order_by(Agent.collectivity_id, Agent.birth_name)
+                .order_by(Agent.collectivity_id, *agent_services.NAME_ORDER)
                 .limit(500)
             )
         )

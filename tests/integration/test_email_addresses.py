@@ -371,7 +371,7 @@ def test_a_bad_convocation_address_does_not_block_the_other_collectivities(
     assert sent[users.collectivity_a.id] is not None
     assert sent[users.collectivity_b.id] is None, "B's convocation was not sent"
     with app.app_context():
-        mails = outbox_entries()
+        mails = [m for m in outbox_entries() if m.subject.startswith("Convocation")]
     assert [m.to for m in mails] == ["convocations@a.fr"]
     assert "evil" not in mails[0].to
 

@@ -248,6 +248,6 @@ def test_irreversible_actions_ask_for_confirmation(login, users, db_ctx, plannin
             appointment.status = AppointmentStatus.reservee
     page = text(login(users.secretariat).get(f"/plages/{planning['plage'].id}"))
     convoke = re.search(r'<form[^>]*convoquer"[^>]*>', page).group(0)
-    assert 'data-confirm="Valider la plage en convocation ?' in convoke
+    assert 'data-confirm="Convoquer les agents de cette plage ?' in convoke
     assert re.search(r'<form[^>]*/annuler"[^>]*data-confirm="Annuler la plage ?', page)
     assert page.count('data-confirm="Annuler le rendez-vous de DURAND') == 2

@@ -192,7 +192,7 @@ def test_booking_in_the_portal_goes_through_a_confirmation_then_edits_the_consul
     }
     confirmation = web.post_form(url, data)
     assert (
-        "Confirmez-vous la création de la convocation de <strong>DURAND Léa – JARDINIER</strong>"
+        "Confirmez-vous la réservation d'un rendez-vous pour <strong>DURAND Léa – JARDINIER</strong>"
         in text(confirmation)
     )
     with db_ctx() as session:
@@ -208,10 +208,7 @@ def test_booking_in_the_portal_goes_through_a_confirmation_then_edits_the_consul
     done = web.post(url, data=MultiDict([(name, html.unescape(value)) for name, value in fields]))
     assert done.status_code == 302 and "created=1" in done.headers["Location"]
     page = text(web.get(done.headers["Location"]))
-    assert (
-        "Édition d'une consultation" in page
-        and "La création de la convocation a été correctement effectuée." in page
-    )
+    assert "Édition d'une consultation" in page and "Le rendez-vous est réservé." in page
     assert "08:00" in page and "Cabinet de Tassin" in page and "Périodique" in page
 
 
@@ -301,7 +298,7 @@ def test_the_secretariat_convokes_and_the_convocation_contact_gets_the_details(
         assert plage.state is PlageState.convocation
         assert [a.status for a in plage.appointments] == [AppointmentStatus.convoquee]
     with app.app_context():
-        [mail] = outbox_entries()
+        [mail] = [m for m in outbox_entries() if m.subject.startswith("Convocation")]
     assert mail.to == "convocations@a.fr"
     for detail in (
         "09/03/2026",
@@ -309,7 +306,7 @@ def test_the_secretariat_convokes_and_the_convocation_contact_gets_the_details(
         "Cabinet de Tassin",
         "MOREAU",
         "DURAND Léa",
-        "périodique",
+        "visite périodique",
     ):
         assert detail in mail.body, detail
     employer = api_login(users.primary_a)

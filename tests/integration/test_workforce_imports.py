@@ -558,7 +558,8 @@ def test_a_positions_file_sent_as_an_agents_file_is_refused(login, users, db_ctx
         (
             "1",
             "",
-            "Ce fichier est un fichier de postes ; un fichier de création de salariés est attendu ici.",
+            "Ce fichier est un fichier « Postes de travail » : envoyez-le depuis le cadre "
+            "« Postes de travail » de la page « Importer », pas depuis le cadre « Création de salariés ».",
         )
     ]
     assert counts(db_ctx) == before

@@ -407,7 +407,8 @@ def test_file_of_another_kind_is_recognised() -> None:
     table = read_table(template_csv(ImportKind.agents, [agent_cells()]), "salaries.csv")
     error = rejection(parse_positions, table)
     assert [issue.message for issue in error.issues] == [
-        "Ce fichier est un fichier de création de salariés ; un fichier de postes est attendu ici."
+        "Ce fichier est un fichier « Création de salariés » : envoyez-le depuis le cadre "
+        "« Création de salariés » de la page « Importer », pas depuis le cadre « Postes de travail »."
     ]
 
 
@@ -462,7 +463,7 @@ def test_position_code_and_label_are_checked() -> None:
         (4, "Libellé"),
         (5, "Libellé"),
     ]
-    assert issues[0].message.startswith("Code CSP « 37D2 » invalide.")
+    assert issues[0].message.startswith("Code PCS « 37D2 » invalide.")
     assert "201 caractères, 200 au maximum" in issues[3].message
 
 

@@ -143,17 +143,17 @@ def test_employer_books_refuses_and_cancels_in_the_consultations(page, live_serv
     # A convocation is read-only: no pencil, no refusal.
     assert _row(page, world["convocation"]).locator("a.medprev-book, .medprev-refuse").count() == 0
 
-    # The pencil -> agent and visit nature -> « Créer la convocation » -> confirmation.
+    # The pencil -> agent and visit nature -> « Réserver » -> confirmation.
     with page.expect_navigation():
         _row(page, world["reserved"]).locator("a.medprev-book").click()
-    assert "Créer la convocation" in page.content()
+    assert "Réserver un rendez-vous" in page.content()
     fill_select(page, "#agent_id", str(world["agent"].id))
     fill_select(page, "#visit_type", "periodique")
     page.fill("#comment", "Horaires décalés")
     with page.expect_navigation():
         page.click("#create-booking")
     confirmation = page.locator(".medprev-confirm")
-    assert "Confirmez-vous la création de la convocation de" in confirmation.inner_text()
+    assert "Confirmez-vous la réservation d'un rendez-vous pour" in confirmation.inner_text()
     assert "DURAND Léa – JARDINIER" in confirmation.inner_text()
     with db_ctx() as session:
         assert session.scalar(select(Appointment)) is None, "nothing before the confirmation"
@@ -164,7 +164,7 @@ def test_employer_books_refuses_and_cancels_in_the_consultations(page, live_serv
         + page.locator(".medprev-confirm, .medprev-booking").first.inner_text()
     )
     assert "Édition d'une consultation" in page.locator("h2").inner_text()
-    assert "La création de la convocation a été correctement effectuée." in page.content()
+    assert "Le rendez-vous est réservé." in page.content()
     details = page.locator(".medprev-appointment").inner_text()
     assert "DURAND Léa" in details and "08:00–08:20" in details
     assert f"{DAY:%d/%m/%Y}" in details and "Cabinet de Tassin" in details
@@ -210,8 +210,8 @@ def test_employer_books_refuses_and_cancels_in_the_consultations(page, live_serv
         page.click("#cancel-appointment")
     assert confirmations == ["Annuler ce rendez-vous ? L'annulation est définitive."]
     assert "Rendez-vous annulé." in page.content()
-    assert "Le rendez-vous est enregistré comme « Absence justifiée »." in page.content()
-    assert page.locator(".medprev-status").inner_text().strip() == "Absence justifiée"
+    assert "Le rendez-vous est enregistré comme « Annulé (absence justifiée) »." in page.content()
+    assert page.locator(".medprev-status").inner_text().strip() == "Annulé (absence justifiée)"
     assert page.locator("#cancel-appointment").count() == 0
     with db_ctx() as session:
         cancelled = session.get(Appointment, appointment.id)

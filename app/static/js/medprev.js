@@ -60,3 +60,22 @@ $(document).on("submit", "form[data-confirm]", function (event) {
         event.preventDefault();
     }
 });
+
+// A name as the server's rules.names folds it: lower case, no accents or ligatures, hyphens and
+// apostrophes read as spaces. « gerard » finds GÉRARD, « dup » DUPONT (née DUPONT too).
+function medprevFold(text) {
+    return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+        .replace(/œ/g, "oe").replace(/æ/g, "ae").replace(/ß/g, "ss")
+        .replace(/[-\u2010-\u2014\u2212'\u2018\u2019\u02bc`\u00b4._,()]/g, " ")
+        .replace(/\s+/g, " ").trim();
+}
+
+// A search box over a list of checkboxes (the agents of a secondary account): an item stays
+// shown when one of its words starts with what is typed.
+$(document).on("input", "input.medprev-list-filter", function () {
+    var typed = medprevFold(this.value);
+    document.querySelectorAll(this.getAttribute("data-filter-items")).forEach(function (item) {
+        var words = " " + medprevFold(item.textContent);
+        item.style.display = !typed || words.indexOf(" " + typed) >= 0 ? "" : "none";
+    });
+});

@@ -1,0 +1,199 @@
+"""French names of models and fields, taken from the screens that show them (issue 10).
+
+One source for every place that names a model or a column outside its own screen (REST
+``label_columns``, the audit log, the roles matrix): the ``show_title`` and ``label_columns``
+the model's screens and REST resources declare, plus the few columns every table shares.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+# Columns many tables share, named once.
+COMMON_LABELS: dict[str, str] = {
+    "id": "Identifiant",
+    "collectivity_id": "Collectivité",
+    "collectivity": "Collectivité",
+    "agent_id": "Agent",
+    "agent": "Agent",
+    "created_at": "Créé le",
+    "updated_at": "Modifié le",
+    "created_on": "Créé le",
+    "changed_on": "Modifié le",
+    "created_by_fk": "Créé par",
+    "changed_by_fk": "Modifié par",
+    "user_id": "Utilisateur",
+    "username": "Identifiant de connexion",
+    "first_name": "Prénom",
+    "last_name": "Nom",
+    "email": "Adresse e-mail",
+    "active": "Actif",
+    "roles": "Rôles",
+    "password": "Mot de passe",
+    "last_login": "Dernière connexion",
+    "login_count": "Nombre de connexions",
+    "fail_login_count": "Échecs de connexion",
+    "name": "Nom",
+    "label": "Libellé",
+    "code": "Code",
+}
+
+# Columns no screen or resource shows (bookkeeping), named for the audit log.
+EXTRA_COLUMN_LABELS: dict[str, dict[str, str]] = {
+    "agent": {
+        "service": "Service",
+        "validated_at": "Validé par le CDG le",
+        "created_by_employer": "Créé par l'employeur",
+        "anonymised_on": "Anonymisé le",
+    },
+    "plage": {
+        "nature": "Nature",
+        "lock_version": "Version",
+        "reminder_sent_at": "Relance envoyée le",
+        "note": "Note",
+        "cancel_reason": "Motif d'annulation",
+    },
+    "plage_refusal": {
+        "plage_id": "Plage",
+        "reason": "Motif",
+        "refused_by_id": "Refusée par",
+        "was_reserved": "Était réservée",
+    },
+    "account_security": {
+        "security_question": "Question de sécurité",
+        "security_answer_hash": "Réponse de sécurité",
+        "locked_until": "Verrouillé jusqu'au",
+        "security_stamp": "Jeton de session",
+    },
+    "work_position": {"label_key": "Intitulé normalisé", "closed_on": "Fermé le"},
+    "appointment": {"booked_by_id": "Réservé par"},
+    "document_nature": {"usage": "Usage"},
+    "tariff": {"source": "Source"},
+    "statutory_act": {"coefficient": "Coefficient"},
+    "position_risk": {
+        "work_position_id": "Poste de travail",
+        "risk_id": "Risque",
+        "radiation_category": "Catégorie d'exposition aux rayonnements",
+        "caces_categories": "Catégories CACES",
+        "description": "Précision",
+    },
+    "collectivity": {"personal_data_erased_on": "Données personnelles effacées le"},
+    "staged_agent_change": {
+        "field": "Champ",
+        "old_value": "Ancienne valeur",
+        "new_value": "Nouvelle valeur",
+        "status": "Statut",
+        "requested_by_id": "Demandé par",
+        "processed_at": "Traité le",
+        "note": "Note",
+    },
+}
+
+# Models whose screens are hand-written pages (no show_title to read) and FAB's user.
+MODEL_LABELS: dict[str, str] = {
+    "ab_user": "Utilisateur",
+    "ab_role": "Rôle",
+    "account_security": "Sécurité du compte",
+    "position_risk": "Risque d'un poste",
+    "staged_agent_change": "Modification d'agent en attente de validation",
+    "plage_refusal": "Refus de plage",
+    "agent_assignment": "Agent confié à un compte secondaire",
+}
+
+
+def _declared() -> list[Any]:
+    """Every registered ModelView and ModelRestApi, screens first."""
+    from flask_appbuilder import ModelView
+    from flask_appbuilder.api import ModelRestApi
+
+    views = current_app.appbuilder.baseviews
+    return [v for v in views if isinstance(v, ModelView)] + [
+        v for v in views if isinstance(v, ModelRestApi)
+    ]
+
+
+def _prettified(column: str) -> str:
+    return column.replace("_", " ").title()
+
+
+def declared_labels(model: type) -> dict[str, str]:
+    """The labels the model's screens and resources chose (FAB's English guesses left out)."""
+    labels: dict[str, str] = {}
+    for view in _declared():
+        if view.datamodel.obj is not model:
+            continue
+        for column, label in (view.label_columns or {}).items():
+            text = str(label)
+            if column not in labels and text and text != _prettified(column):
+                labels[column] = text
+    return labels
+
+
+def field_label(model: type | None, column: str, labels: dict[str, str] | None = None) -> str:
+    """French name of a column: the model's screens, then the shared names; ``x_id`` is
+    named like its relation ``x``."""
+    labels = labels if labels is not None else (declared_labels(model) if model else {})
+    extra = EXTRA_COLUMN_LABELS.get(getattr(model, "__tablename__", ""), {})
+    if column in extra and column not in labels:
+        return extra[column]
+    for key in (column, column[:-3] if column.endswith("_id") else None):
+        if key and key in labels:
+            return labels[key]
+        if key and key in COMMON_LABELS:
+            return COMMON_LABELS[key]
+    return column
+
+
+def model_for_table(table_name: str) -> type | None:
+    from flask_appbuilder import Model
+
+    for mapper in Model.registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == table_name:
+            return mapper.class_  # type: ignore[no-any-return]
+    return None
+
+
+def model_label(table_name: str) -> str:
+    """French name of a table's records: its screen's or resource's ``show_title``."""
+    if table_name in MODEL_LABELS:
+        return MODEL_LABELS[table_name]
+    model = model_for_table(table_name)
+    for view in _declared():
+        if view.datamodel.obj is model and getattr(view, "show_title", None):
+            title = str(view.show_title)
+            if not title.startswith("Show "):
+                return title
+    return table_name.replace("_", " ").capitalize()
+
+
+# Resources shared by several screens or with no menu entry of their own.
+RESOURCE_LABELS: dict[str, str] = {
+    "ReferenceList": "Listes de référence (types de visite, de contrat, codes PCS…)",
+    "OpenApi": "Documentation de l'API",
+    "MyAccount": "Mon compte",
+    "Contract": "Contrats des agents",
+    "Plage": "Plages de consultation",
+    "Appointment": "Rendez-vous",
+    "Booking": "Réservations (employeur)",
+    "PlageCalendar": "Plannings des cabinets",
+    "AgentExport": "Export des données d'un agent",
+}
+
+
+def resource_label(resource: str) -> str:
+    """French name of a permission resource: the menu entry of its screen."""
+    if resource in RESOURCE_LABELS:
+        return RESOURCE_LABELS[resource]
+    for category in current_app.appbuilder.menu.get_list():
+        for item in [category, *category.childs]:
+            view = getattr(item, "baseview", None)
+            if view is not None and view.class_permission_name == resource and item.label:
+                return str(item.label)
+    for view in current_app.appbuilder.baseviews:
+        if view.class_permission_name == resource:
+            title = getattr(view, "list_title", None) or getattr(view, "show_title", None)
+            if title and not str(title).startswith(("List ", "Show ")):
+                return str(title)
+    return resource
