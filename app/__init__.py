@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, request
-from flask_appbuilder import AppBuilder
-from flask_appbuilder.api import BaseApi
+from app.core import lazy_imports
+
+lazy_imports.install()  # before Flask-AppBuilder imports them: jsonschema, sqlalchemy_utils
+
+from flask import Flask, jsonify, request  # noqa: E402
+from flask_appbuilder import AppBuilder  # noqa: E402
+from flask_appbuilder.api import BaseApi  # noqa: E402
 
 
 def create_app(config_object: str | object = "config.Config", **overrides: Any) -> Flask:

@@ -913,6 +913,70 @@ def _planning(context: DemoContext) -> None:
     context.summary["rendez-vous"] = appointments
 
 
+def _consultations(context: DemoContext) -> None:
+    """Visits recorded for some honoured past appointments: outcomes, sheets released after 8
+    working days or earlier, a few confidential visits, medical notes (SPEC E4, E5, E7)."""
+    from app.planning.models import Appointment, AppointmentStatus, Plage
+    from app.rules.consultations import sheet_available_on
+    from app.visits.consultation_models import Consultation, MedicalNote, Outcome
+
+    rng, session = context.rng, context.session
+    honoured = session.execute(
+        select(Appointment, Plage)
+        .join(Plage, Plage.id == Appointment.plage_id)
+        .where(Appointment.status == AppointmentStatus.honoree)
+        .order_by(Appointment.starts_at, Appointment.id)
+        .limit(max(context.scale // 5, 20))
+    ).all()
+    outcomes = list(Outcome)
+    for index, (appointment, plage) in enumerate(honoured):
+        visit_date = appointment.starts_at.date()
+        outcome = rng.choices(outcomes, weights=[40, 35, 12, 5, 3, 5])[0]
+        released = visit_date + dt.timedelta(days=1) if index % 3 == 0 else None
+        consultation = Consultation(
+            agent_id=appointment.agent_id,
+            collectivity_id=appointment.collectivity_id,
+            appointment_id=appointment.id,
+            visit_date=visit_date,
+            visit_type_id=appointment.visit_type_id,
+            professional_id=plage.professional_id,
+            office_id=plage.office_id,
+            outcome=outcome,
+            restrictions="Pas de port de charges lourdes (plus de 15 kg) pendant 3 mois."
+            if outcome is Outcome.apte_restrictions
+            else None,
+            next_visit_on=visit_date + dt.timedelta(days=365 * 2) if index % 4 == 0 else None,
+            is_smp=index % 7 == 0,
+            is_confidential=index % 10 == 9,
+            sheet_released_on=released,
+            sheet_available_on=sheet_available_on(
+                visit_date, released, plage.office.holiday_subdivision
+            ),
+        )
+        session.add(consultation)
+        session.flush()
+        session.add(
+            MedicalNote(
+                consultation_id=consultation.id,
+                text="Examen clinique sans particularité. Vaccinations à jour.",
+            )
+        )
+    session.flush()
+    context.summary["consultations"] = len(honoured)
+
+
+SECTIONS.append(("consultations", _consultations))
+
+
+def _visit_requests(context: DemoContext) -> None:
+    from app.visits.request_demo import demo_visit_requests
+
+    demo_visit_requests(context)
+
+
+SECTIONS.append(("demandes de visite", _visit_requests))
+
+
 def _write_accounts_file(context: DemoContext) -> None:
     path = (
         Path(current_app.config.get("INSTANCE_PATH_OVERRIDE") or current_app.instance_path)

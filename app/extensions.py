@@ -7,6 +7,7 @@ from flask_appbuilder.models.sqla.base import SQLA
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 
+from app.core import postgres as _postgres  # noqa: F401  - PostgreSQL connections: no JIT
 from app.core import sqlite as _sqlite  # noqa: F401  - SQLite connection behaviour
 from app.core.migrate import LazyMigrate
 from app.core.session import Session

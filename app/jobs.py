@@ -18,6 +18,7 @@ are French labels (« modifications appliquées ») shown as they are in the his
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -74,55 +75,45 @@ class Job:
     name: str
     label: str  # French, shown in Administration › Tâches planifiées
     cron: dict[str, Any]  # APScheduler CronTrigger arguments, Europe/Paris
-    run: Callable[[JobContext], None]
+    step: str  # "package.module:function", imported when the job runs (start-up stays light)
     description: str = ""
 
+    def run(self, ctx: JobContext) -> None:
+        module, function = self.step.split(":")
+        getattr(importlib.import_module(module), function)(ctx)
 
-def _retention(ctx: JobContext) -> None:
-    from app.retention.services import run_retention
 
-    run_retention(ctx)
+def _job(name: str, label: str, cron: dict[str, Any], step: str, description: str) -> Job:
+    return Job(name=name, label=label, cron=cron, step=step, description=description)
 
+
+# -- the jobs: one entry each, and the service function it names -------------------------------
 
 JOBS: dict[str, Job] = {
-    "retention": Job(
-        name="retention",
-        label="Effacement des données personnelles (fin d'adhésion)",
-        cron={"hour": 3, "minute": 30},
-        run=_retention,
-        description="3 mois après la fin d'adhésion d'une collectivité, les données "
-        "personnelles de ses agents sont anonymisées (SPEC G5).",
-    ),
+    job.name: job
+    for job in (
+        _job(
+            "sync",
+            "Synchronisation de nuit",
+            {"hour": 2, "minute": 0},
+            "app.scheduling.sync:run_sync",
+            "Applique les modifications des employeurs, relève les contrats terminés et envoie "
+            "à chaque collectivité le récapitulatif de ce qui a changé.",
+        ),
+        _job(
+            "retention",
+            "Effacement des données personnelles (fin d'adhésion)",
+            {"hour": 3, "minute": 30},
+            "app.retention.services:run_retention",
+            "3 mois après la fin d'adhésion d'une collectivité, les données personnelles de ses "
+            "agents sont anonymisées (SPEC G5).",
+        ),
+        _job(
+            "reminders",
+            "Rappels",
+            {"hour": 7, "minute": 0},
+            "app.scheduling.reminders:run_reminders",
+            "Rappelle aux collectivités les plages réservées encore incomplètes à 15 jours.",
+        ),
+    )
 }
-
-
-# -- the jobs (one entry each; the service functions are imported when the job runs) -----------
-
-
-def _sync(ctx: JobContext) -> None:
-    from app.scheduling.sync import run_sync
-
-    run_sync(ctx)
-
-
-def _reminders(ctx: JobContext) -> None:
-    from app.scheduling.reminders import run_reminders
-
-    run_reminders(ctx)
-
-
-JOBS["sync"] = Job(
-    name="sync",
-    label="Synchronisation de nuit",
-    cron={"hour": 2, "minute": 0},
-    run=_sync,
-    description="Applique les modifications des employeurs, relève les contrats terminés et "
-    "envoie à chaque collectivité le récapitulatif de ce qui a changé.",
-)
-JOBS["reminders"] = Job(
-    name="reminders",
-    label="Rappels",
-    cron={"hour": 7, "minute": 0},
-    run=_reminders,
-    description="Rappelle aux collectivités les plages réservées encore incomplètes à 15 jours.",
-)

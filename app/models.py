@@ -28,6 +28,8 @@ from app.referential.models import (
     VisitType,
 )
 from app.scheduling.models import JobRun
+from app.visits.consultation_models import Consultation, MedicalAccess, MedicalNote
+from app.visits.models import VisitRequest
 from app.workforce.models import (
     Agent,
     AgentAssignment,
@@ -52,6 +54,10 @@ __all__ = [
     "StagedAgentChange",
     "WorkPosition",
     "Collectivity",
+    "Consultation",
+    "MedicalAccess",
+    "MedicalNote",
+    "VisitRequest",
     "Contact",
     "ContractType",
     "Convention",

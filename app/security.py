@@ -64,6 +64,9 @@ class Res:
     BOOKING = "Booking"
     CALENDAR = "PlageCalendar"
     AGENT_EXPORT = "AgentExport"
+    VISIT_REQUEST = "VisitRequest"
+    VISIT_REQUEST_FOLLOW_UP = "VisitRequestFollowUp"
+    VISIT_REQUEST_QUEUE = "VisitRequestQueue"
 
 
 # resource -> role -> permissions. Admin has everything (see fab_roles) and is listed for the doc.
@@ -136,6 +139,16 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
     Res.CALENDAR: {SECRETARIAT: RWD, SANTE: (R,), DIRECTION: (R,)},
     # Portability (SPEC J1): staff who read agents and the primary account, not a secondary one.
     Res.AGENT_EXPORT: {SECRETARIAT: (R,), SANTE: (R,), DIRECTION: (R,), EMPLOYER_PRIMARY: (R,)},
+    # Visit requests (SPEC E1, E2): the REST resource, the employer's « Suivi des demandes », the
+    # secretariat's work queue (schedule, refuse).
+    Res.VISIT_REQUEST: {
+        SECRETARIAT: RW,
+        SANTE: (R,),
+        EMPLOYER_PRIMARY: RW,
+        EMPLOYER_SECONDARY: RW,
+    },
+    Res.VISIT_REQUEST_FOLLOW_UP: {EMPLOYER_PRIMARY: RW, EMPLOYER_SECONDARY: RW},
+    Res.VISIT_REQUEST_QUEUE: {SECRETARIAT: RW, SANTE: (R,)},
 }
 
 # Flask-AppBuilder screens every signed-in user needs (own profile).
@@ -164,9 +177,15 @@ def role_permissions(role: str) -> list[tuple[str, str]]:
     return pairs + COMMON_PERMISSIONS
 
 
+# Medical content reaches health roles only (SPEC J3): Admin has every resource but these.
+HEALTH_ONLY = ("MedicalNote",)
+
+
 def fab_roles(menu: Any) -> dict[str, list[list[str]]]:
     """Built-in role definitions for Flask-AppBuilder, menus included (regexes, anchored)."""
-    definitions: dict[str, list[list[str]]] = {ADMIN: [[".*", ".*"]], roles.PUBLIC: []}
+    health_only = "|".join(re.escape(resource) for resource in HEALTH_ONLY)
+    admin = [[f"^(?!(?:{health_only})$).*", ".*"]]
+    definitions: dict[str, list[list[str]]] = {ADMIN: admin, roles.PUBLIC: []}
     for role in roles.ALL_ROLES:
         if role == ADMIN:
             continue
@@ -214,7 +233,8 @@ def matrix_markdown() -> str:
         "# Matrice des permissions",
         "",
         "Générée par `flask roles matrix` depuis `app/security.py` (MATRIX) ; un test vérifie",
-        "que ce fichier est à jour. `Admin` a toutes les permissions. Les employeurs ne voient",
+        "que ce fichier est à jour. `Admin` a toutes les permissions, sauf les notes médicales",
+        "(réservées au rôle `Santé`). Les employeurs ne voient",
         "que les données de leur collectivité (un compte secondaire : ses agents), quelle que",
         "soit la permission (`app/tenancy.py`).",
         "",
@@ -225,7 +245,7 @@ def matrix_markdown() -> str:
         cells = []
         for role in roles.ALL_ROLES:
             if role == ADMIN:
-                cells.append("tout")
+                cells.append("–" if resource in HEALTH_ONLY else "tout")
             else:
                 cells.append(", ".join(labels[p] for p in MATRIX[resource].get(role, ())) or "–")
         lines.append(f"| {resource} | " + " | ".join(cells) + " |")
@@ -299,6 +319,9 @@ class SecurityManager(FabSecurityManager):
         self._builtin_roles.clear()
         self._builtin_roles.update(fab_roles(self.appbuilder.menu))
         self._decisions().clear()
+        from app.core.access import forget_menus
+
+        forget_menus()
 
     # -- built-in role checks without a regex per check (issue 9) ----------------------------
     #

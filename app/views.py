@@ -15,6 +15,10 @@ from app.referential import views as referential
 from app.retention import views as retention
 from app.scheduling import api as scheduling_api
 from app.scheduling import views as scheduling
+from app.visits import consultation_api
+from app.visits import consultation_views as consultations
+from app.visits import request_api as visit_request_api
+from app.visits import request_views as visit_requests
 from app.workforce import api as workforce_api
 from app.workforce import views as workforce
 
@@ -48,6 +52,27 @@ def register_views(appbuilder: AppBuilder) -> None:
         category_icon="fa-calendar",
     )
     add(planning.PlagesView, "Plannings des cabinets", icon="fa-calendar-alt", category=PLANNING)
+    # Health staff's day (SPEC E4, E5), in Planning: a category of its own made the staff menu
+    # bar wrap at 1366 px. Its name differs from the employer's « Consultations » (one menu
+    # permission per name).
+    add(
+        consultations.ConsultationsView,
+        "Consultations du jour",
+        icon="fa-stethoscope",
+        category=PLANNING,
+    )
+    add(
+        consultations.VisitSheetsView,
+        "Fiches de visite",
+        icon="fa-file-medical",
+        category=MY_SPACE,
+    )
+    add(
+        visit_requests.VisitRequestQueueView,
+        "Demandes de visite",
+        icon="fa-clock",
+        category=PLANNING,
+    )
 
     add(
         workforce.AgentsView,
@@ -58,6 +83,12 @@ def register_views(appbuilder: AppBuilder) -> None:
     )
     add(workforce.PositionsView, "Postes de travail", icon="fa-briefcase", category=WORKFORCE)
     add(workforce.ImportsView, "Importer", icon="fa-upload", category=WORKFORCE)
+    add(
+        visit_requests.VisitRequestsView,
+        "Suivi des demandes",
+        icon="fa-clock",
+        category=WORKFORCE,
+    )
     add(workforce.HeadcountView, "Effectifs déclarés", icon="fa-chart-line", category=WORKFORCE)
     add(
         workforce.AgentValidationView,
@@ -143,12 +174,19 @@ def register_views(appbuilder: AppBuilder) -> None:
         icon="fa-clock",
         category=ADMINISTRATION,
     )
+    add(
+        consultations.MedicalAccessView,
+        "Accès aux données médicales",
+        icon="fa-user-shield",
+        category=ADMINISTRATION,
+    )
 
     appbuilder.add_view_no_menu(accounts.PrimaryAccountView)
     appbuilder.add_view_no_menu(accounts.PasswordLinkView)
     appbuilder.add_view_no_menu(accounts.SetPasswordView)
     appbuilder.add_view_no_menu(accounts.MyAccountView)
     appbuilder.add_view_no_menu(retention.AgentExportView)
+    appbuilder.add_view_no_menu(consultations.ConsultationDetailView)
 
     appbuilder.add_api(referential_api.CollectivityApi)
     appbuilder.add_api(referential_api.OfficeApi)
@@ -159,7 +197,9 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_api(workforce_api.ContractApi)
     appbuilder.add_api(planning_api.PlageApi)
     appbuilder.add_api(planning_api.AppointmentApi)
+    appbuilder.add_api(visit_request_api.VisitRequestApi)
     appbuilder.add_api(scheduling_api.JobRunApi)
+    appbuilder.add_api(consultation_api.ConsultationApi)
 
     _security_menu_into_administration(appbuilder)
 

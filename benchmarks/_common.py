@@ -67,3 +67,29 @@ def measure(function: Callable[[], Any], repeat: int = 20) -> dict[str, float]:
         "p95_ms": durations[int(len(durations) * 0.95) - 1],
         "max_ms": durations[-1],
     }
+
+
+def machine_load() -> str:
+    """The load average printed beside every figure: on a busy machine the figures are higher."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def collectivities_with_positions(
+    session: Any, count: int, positions: list[tuple[str, str]], per_collectivity: int, rng: Any
+) -> list[Any]:
+    """``count`` collectivities « Commune NN », each with ``per_collectivity`` of ``positions``
+    (PCS code, label) drawn by ``rng``: the world the agent benchmarks load agents into."""
+    from app.workforce.models import WorkPosition
+    from tests.factories import make_collectivity
+
+    session.info["skip_audit"] = True
+    collectivities = [
+        make_collectivity(session, name=f"Commune {index:02d}") for index in range(count)
+    ]
+    for collectivity in collectivities:
+        for pcs, label in rng.sample(positions, per_collectivity):
+            position = WorkPosition(collectivity_id=collectivity.id, pcs_code=pcs)
+            position.set_label(label)
+            session.add(position)
+    return collectivities

@@ -46,6 +46,8 @@ POSITIONS = [
 ]
 EXTRA_LAST_NAMES = ["Dupuis", "Dupré", "Günther", "Gérardin", "Le Gall", "N'Diaye", "Œuvray"]
 SEARCHES = ["DUP", "gerard"]
+# « jardin » matches one of the employer's three positions, « plombier » none of them.
+POSITION_SEARCHES = ["jardin", "plombier"]
 CHUNK = 20_000
 
 
@@ -231,7 +233,7 @@ def _copy(engine: Any, rows: Any, positions: dict[int, list[int]], type_id: int,
 # ----------------------------------------------------------------------------------------------
 
 
-def legacy_statements(name: str, today: dt.date) -> list[Any]:
+def legacy_statements(name: str, position: str, today: dt.date) -> list[Any]:
     """What main ran before the name keys: capped count, then the page (25 rows)."""
     from sqlalchemy import and_, func, or_, select
 
@@ -258,26 +260,68 @@ def legacy_statements(name: str, today: dt.date) -> list[Any]:
     ]
 
 
-def current_statements(name: str, today: dt.date) -> list[Any]:
-    """The view's statements (AgentsView._list_query / index): capped count, then the page."""
-    from sqlalchemy import func, select
+def before_statements(name: str, position: str, today: dt.date) -> list[Any]:
+    """The view's statements before this work on the counts and the position search: the
+    « En activité » EXISTS and the position EXISTS as they were, counted up to 5 001 rows."""
+    from sqlalchemy import and_, exists, func, select
 
+    from app.rules.formatting import fold
+    from app.workforce import agents as agent_services
+    from app.workforce.models import Agent, Contract, WorkPosition
+
+    active = exists().where(Contract.agent_id == Agent.id, Contract.running_on(today))
+    active._medprev_active_on = today  # type: ignore[attr-defined]  # agents._walkable
+    query = select(Agent).where(active)
+    if name:
+        query = query.where(agent_services.name_clause(name))
+    if position:
+        query = query.where(
+            exists().where(
+                and_(
+                    Contract.agent_id == Agent.id,
+                    Contract.work_position_id == WorkPosition.id,
+                    WorkPosition.label_key.contains(fold(position)),
+                )
+            )
+        )
+    limited = query.with_only_columns(Agent.id).order_by(None).limit(5001).subquery()
+    return [
+        select(func.count()).select_from(limited),
+        agent_services.page_statement(query, name, 0, 25),
+    ]
+
+
+def current_statements(name: str, position: str, today: dt.date) -> list[Any]:
+    """The view's statements (AgentsView._list_query / index): the count, then the page."""
+    from sqlalchemy import select
+
+    from app.rules.formatting import fold
     from app.workforce import agents as agent_services
     from app.workforce.models import Agent
 
     query = select(Agent).where(agent_services.active_clause(today))
     if name:
         query = query.where(agent_services.name_clause(name))
-    limited = (
-        query.with_only_columns(Agent.id)
-        .order_by(None)
-        .limit(agent_services.COUNT_CAP + 1)
-        .subquery()
-    )
+    if position:
+        query = query.where(agent_services.position_clause(fold(position)))
+    cap = agent_services.count_cap(bool(name or position))
     return [
-        select(func.count()).select_from(limited),
+        agent_services.count_statement(query, name, cap),
         agent_services.page_statement(query, name, 0, 25),
     ]
+
+
+def _jit(executor: Any, dialect: str, build: Any) -> None:
+    """The statements of main run as main ran them: with PostgreSQL's JIT (the app now
+    connects with ``jit=off``, app.core.postgres). ``executor``: a session or a connection."""
+    from sqlalchemy import text
+
+    if getattr(build, "with_jit", False) and dialect == "postgresql":
+        executor.execute(text("SET LOCAL jit = on"))
+
+
+before_statements.with_jit = True  # type: ignore[attr-defined]
+legacy_statements.with_jit = True  # type: ignore[attr-defined]
 
 
 class Recorder:
@@ -299,31 +343,33 @@ class Recorder:
         event.remove(self.engine, "before_cursor_execute", self._before)
 
 
-def run_statements(app: Any, scope: Any, build: Any, name: str) -> list[Any]:
+def run_statements(app: Any, scope: Any, build: Any, name: str, position: str) -> list[Any]:
     from app.extensions import db
     from app.tenancy import scope_as
 
     with app.app_context(), scope_as(scope):
-        count_statement, page_statement = build(name, dt.date.today())
+        count_statement, page_statement = build(name, position, dt.date.today())
+        _jit(db.session, db.engine.dialect.name, build)
         count = db.session.execute(count_statement).scalar()
         page = db.session.scalars(page_statement).all()
         db.session.rollback()
         return [count, page]
 
 
-def explain(app: Any, scope: Any, build: Any, name: str) -> None:
+def explain(app: Any, scope: Any, build: Any, name: str, position: str) -> None:
     from app.extensions import db
 
     with app.app_context():
         engine = db.engine
     recorder = Recorder(engine)
-    run_statements(app, scope, build, name)
+    run_statements(app, scope, build, name, position)
     recorder.close()
     for statement, parameters in recorder.statements:
         if not statement.startswith("SELECT") or statement.startswith("SELECT agent_assignment"):
             continue  # BEGIN, and the assignments the page loads by primary key (selectin)
         with engine.connect() as connection:
             if engine.dialect.name == "postgresql":
+                _jit(connection, "postgresql", build)
                 plan = connection.exec_driver_sql(
                     "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
                 ).all()
@@ -336,6 +382,81 @@ def explain(app: Any, scope: Any, build: Any, name: str) -> None:
         print(f"      parameters: {parameters}")
         for row in plan:
             print(f"        | {row[-1]}")
+
+
+def _other_positions(app: Any, target_id: int) -> None:
+    """A « Plombier » position in every collectivity but the employer's, held by one contract
+    in seven (as in issue 9: 142 338 contracts of other collectivities match, none of his)."""
+    from sqlalchemy import select, text
+
+    from app.extensions import db
+    from app.referential.models import Collectivity
+    from app.workforce.models import WorkPosition
+
+    with app.app_context():
+        if db.session.scalar(select(WorkPosition.id).where(WorkPosition.label_key == "plombier")):
+            return
+        db.session.info["skip_audit"] = True
+        for collectivity_id in db.session.scalars(
+            select(Collectivity.id).where(Collectivity.id != target_id)
+        ):
+            position = WorkPosition(collectivity_id=collectivity_id, pcs_code="634a")
+            position.set_label("Plombier")
+            db.session.add(position)
+        db.session.flush()
+        db.session.execute(
+            text(
+                "UPDATE contract SET work_position_id = p.id FROM work_position p "
+                "WHERE p.collectivity_id = contract.collectivity_id AND p.label_key = 'plombier' "
+                "AND contract.id % 7 = 0"
+            )
+        )
+        db.session.commit()
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM ANALYZE contract" if db.engine.dialect.name == "postgresql" else "ANALYZE"
+            )
+
+
+def reused_app(agents: int) -> Any:
+    """The app on the benchmark database when it already holds ``agents`` agents (loading
+    1 000 000 takes minutes), migrated to head; None when it must be built afresh."""
+    import flask_migrate
+    from sqlalchemy import create_engine, inspect, text
+
+    from app import create_app
+    from config import TestConfig, database_url
+
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if not url:
+        return None
+    url = database_url(url, url)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("agent"):
+                return None
+            count = connection.execute(text("SELECT count(*) FROM agent")).scalar()
+            users = connection.execute(
+                text(
+                    "SELECT count(*) FROM ab_user WHERE username IN ('bench-staff', 'bench-primary')"
+                )
+            ).scalar()
+    finally:
+        engine.dispose()
+    if count != agents or users != 2:
+        return None
+    import tempfile
+
+    app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=url,
+        OUTBOX_DIR=tempfile.mkdtemp(),
+        WTF_CSRF_ENABLED=False,
+    )
+    with app.app_context():
+        flask_migrate.upgrade()
+    return app
 
 
 def machine_load() -> str:
@@ -353,106 +474,147 @@ def main() -> None:
     parser.add_argument("--collectivities", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--explain", action="store_true")
-    parser.add_argument("--skip-before", action="store_true")
+    parser.add_argument(
+        "--legacy", action="store_true", help="also main's statements before the name keys"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the benchmark database when it already holds --agents agents (migrated to head)",
+    )
+    parser.add_argument("--load-only", action="store_true")
     args = parser.parse_args()
 
+    from flask_appbuilder.security.sqla.models import User
     from sqlalchemy import func, select
 
     from app import roles
     from app.extensions import db
+    from app.referential.models import Collectivity
     from app.tenancy import Scope, ScopeKind
     from app.workforce.models import Agent, WorkPosition
     from tests.factories import PASSWORD, make_collectivity, make_user
 
-    app = fresh_app()
+    app = reused_app(args.agents) if args.reuse else None
+    reused = app is not None
+    app = app or fresh_app()
     rng = random.Random(7)
     with app.app_context():
         db.session.info["skip_audit"] = True
-        collectivities = [
-            make_collectivity(db.session, name=f"Commune {index:02d}")
-            for index in range(args.collectivities)
-        ]
-        for collectivity in collectivities:
-            for pcs, label in POSITIONS:
-                position = WorkPosition(collectivity_id=collectivity.id, pcs_code=pcs)
-                position.set_label(label)
-                db.session.add(position)
-        staff_user = make_user(db.session, roles.SECRETARIAT, username="bench-staff")
-        employer_user = make_user(
-            db.session,
-            roles.EMPLOYER_PRIMARY,
-            collectivity=collectivities[0],
-            username="bench-primary",
-        )
-        target_id = collectivities[0].id
+        if not reused:
+            collectivities = [
+                make_collectivity(db.session, name=f"Commune {index:02d}")
+                for index in range(args.collectivities)
+            ]
+            for collectivity in collectivities:
+                for pcs, label in POSITIONS:
+                    position = WorkPosition(collectivity_id=collectivity.id, pcs_code=pcs)
+                    position.set_label(label)
+                    db.session.add(position)
+            make_user(db.session, roles.SECRETARIAT, username="bench-staff")
+            make_user(
+                db.session,
+                roles.EMPLOYER_PRIMARY,
+                collectivity=collectivities[0],
+                username="bench-primary",
+            )
+            db.session.commit()
+        staff_user = db.session.scalar(select(User).where(User.username == "bench-staff"))
+        employer_user = db.session.scalar(select(User).where(User.username == "bench-primary"))
+        target_id = db.session.scalar(select(func.min(Collectivity.id)))
         staff_scope = Scope(kind=ScopeKind.STAFF, user_id=staff_user.id)
         employer_scope = Scope(
             kind=ScopeKind.EMPLOYER, user_id=employer_user.id, collectivity_id=target_id
         )
-        db.session.commit()
         engine = db.engine
 
     print(f"database: {engine.dialect.name}; {machine_load()}")
-    seconds = load(app, args.agents, args.target, rng)
+    if reused:
+        print("reused the benchmark database (migrated to head, data kept)")
+    else:
+        seconds = load(app, args.agents, args.target, rng)
+        print(f"loaded {args.agents} agents and contracts in {seconds:.1f} s")
     with app.app_context():
         in_target = db.session.scalar(
             select(func.count()).select_from(Agent).where(Agent.collectivity_id == target_id)
         )
-    print(
-        f"loaded {args.agents} agents and contracts in {seconds:.1f} s ({in_target} in the employer's)"
-    )
-    if not args.skip_before:
-        with engine.begin() as connection:  # the indexes main had for the « before » statements
+    print(f"{in_target} agents in the employer's collectivity")
+    _other_positions(app, target_id)
+    if args.load_only:
+        return
+    if args.legacy:
+        with engine.begin() as connection:  # the indexes main had for the « legacy » statements
             ops = " varchar_pattern_ops" if engine.dialect.name == "postgresql" else ""
             for sql in (
-                f"CREATE INDEX legacy_birth_name_prefix ON agent (birth_name{ops})",
-                f"CREATE INDEX legacy_usage_name_prefix ON agent (usage_name{ops})",
-                "CREATE INDEX legacy_birth_name ON agent (birth_name)",
-                "CREATE INDEX legacy_usage_name ON agent (usage_name)",
-                "CREATE INDEX legacy_collectivity_names ON agent (collectivity_id, birth_name, first_name)",
+                f"CREATE INDEX IF NOT EXISTS legacy_birth_name_prefix ON agent (birth_name{ops})",
+                f"CREATE INDEX IF NOT EXISTS legacy_usage_name_prefix ON agent (usage_name{ops})",
+                "CREATE INDEX IF NOT EXISTS legacy_birth_name ON agent (birth_name)",
+                "CREATE INDEX IF NOT EXISTS legacy_usage_name ON agent (usage_name)",
+                "CREATE INDEX IF NOT EXISTS legacy_collectivity_names "
+                "ON agent (collectivity_id, birth_name, first_name)",
                 "ANALYZE agent",
             ):
                 connection.exec_driver_sql(sql)
+    else:
+        with engine.begin() as connection:  # a reused database may keep them from a legacy run
+            for name in (
+                "legacy_birth_name_prefix",
+                "legacy_usage_name_prefix",
+                "legacy_birth_name",
+                "legacy_usage_name",
+                "legacy_collectivity_names",
+            ):
+                connection.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
 
     staff = app.test_client()
     staff.post("/login/", data={"username": "bench-staff", "password": PASSWORD})
     employer = app.test_client()
     employer.post("/login/", data={"username": "bench-primary", "password": PASSWORD})
     cases = [
-        (who, scope, client, name)
+        (who, scope, client, name, "")
         for who, scope, client in (
             ("staff", staff_scope, staff),
             ("employer", employer_scope, employer),
         )
         for name in ("", *SEARCHES)
     ]
-    variants = [("after", current_statements)]
-    if not args.skip_before:
-        variants.insert(0, ("before", legacy_statements))
-    print(f"{'who':<9}{'search':<8}{'variant':<9}{'rows':>6}{'count':>7}{'p50':>10}{'p95':>10}")
-    for who, scope, client, name in cases:
+    cases += [
+        ("employer", employer_scope, employer, "", position) for position in POSITION_SEARCHES
+    ]
+    variants = [("before", before_statements), ("after", current_statements)]
+    if args.legacy:
+        variants.insert(0, ("legacy", legacy_statements))
+    print(f"{'who':<9}{'search':<18}{'variant':<9}{'rows':>6}{'count':>7}{'p50':>10}{'p95':>10}")
+    for who, scope, client, name, position in cases:
+        label = f"nom={name}" if name else f"poste={position}" if position else "-"
         for variant, build in variants:
-            count, page = run_statements(app, scope, build, name)
+            if variant == "legacy" and position:
+                continue
+            count, page = run_statements(app, scope, build, name, position)
             figures = measure(
-                lambda b=build, s=scope, n=name: run_statements(app, s, b, n), args.repeat
+                lambda b=build, s=scope, n=name, p=position: run_statements(app, s, b, n, p),
+                args.repeat,
             )
             print(
-                f"{who:<9}{name or '-':<8}{variant:<9}{len(page):>6}{count:>7}"
+                f"{who:<9}{label:<18}{variant:<9}{len(page):>6}{count:>7}"
                 f"{figures['median_ms']:>7.1f} ms{figures['p95_ms']:>7.1f} ms"
             )
-        url = f"/effectif/?onglet=actifs&nom={name}"
+        url = f"/effectif/?onglet=actifs&nom={name}&poste={position}"
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
         figures = measure(lambda c=client, u=url: c.get(u), args.repeat)
         print(
-            f"{who:<9}{name or '-':<8}{'request':<9}{'':>6}{'':>7}"
+            f"{who:<9}{label:<18}{'request':<9}{'':>6}{'':>7}"
             f"{figures['median_ms']:>7.1f} ms{figures['p95_ms']:>7.1f} ms   GET {url}"
         )
     if args.explain:
-        for who, scope, _client, name in cases:
+        for who, scope, _client, name, position in cases:
+            label = f"nom={name}" if name else f"poste={position}" if position else "-"
             for variant, build in variants:
-                print(f"\n  EXPLAIN {who} search={name or '-'} ({variant}):")
-                explain(app, scope, build, name)
+                if variant == "legacy" and position:
+                    continue
+                print(f"\n  EXPLAIN {who} {label} ({variant}):")
+                explain(app, scope, build, name, position)
     print(f"\n{machine_load()}")
 
 

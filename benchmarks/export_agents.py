@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import Counter, fresh_app  # noqa: E402
+from benchmarks._common import Counter, collectivities_with_positions, fresh_app  # noqa: E402
 from benchmarks.agents_list import POSITIONS, load  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -84,22 +84,14 @@ def main() -> None:
 
     from app import roles
     from app.extensions import db
-    from app.workforce.models import WorkPosition
-    from tests.factories import PASSWORD, make_collectivity, make_user
+    from tests.factories import PASSWORD, make_user
 
     app = fresh_app()
     rng = random.Random(1)
     with app.app_context():
-        db.session.info["skip_audit"] = True
-        collectivities = [
-            make_collectivity(db.session, name=f"Commune {index:02d}")
-            for index in range(args.collectivities)
-        ]
-        for collectivity in collectivities:
-            for pcs, label in rng.sample(POSITIONS, 3):
-                position = WorkPosition(collectivity_id=collectivity.id, pcs_code=pcs)
-                position.set_label(label)
-                db.session.add(position)
+        collectivities = collectivities_with_positions(
+            db.session, args.collectivities, POSITIONS, 3, rng
+        )
         make_user(db.session, roles.SECRETARIAT, username="bench-export")
         db.session.commit()
         ids = [c.id for c in collectivities]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import resource
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import Counter, fresh_app  # noqa: E402
+from benchmarks._common import Counter, fresh_app, machine_load  # noqa: E402
 
 POSITION = ("372d", "Agent d'entretien des espaces publics")
 
@@ -82,12 +81,6 @@ def agents_file(rows: int, seed: int = 1) -> bytes:
             ]
         )
     return template_csv(ImportKind.agents, lines)
-
-
-def machine_load() -> str:
-    """The 1, 5 and 15-minute load averages and the core count: figures are higher when busy."""
-    loads = "/".join(f"{value:.2f}" for value in os.getloadavg())
-    return f"{loads} on {os.cpu_count()} cores"
 
 
 def max_rss_mb() -> float:

@@ -40,6 +40,12 @@ from tests import factories
 
 SECRET_B = "SECRETB"
 HIDDEN_A = "CACHEA"
+# What no employer account reads, even of its own collectivity: medical notes, a confidential
+# visit, a visit sheet not yet released (SPEC E5, E7, J3).
+MEDICAL_NOTE = "NOTEMEDICALE"
+CONFIDENTIAL_A = "CONFIDENTIELA"
+UNRELEASED_A = "NONPUBLIEEA"
+EMPLOYER_MARKERS = (MEDICAL_NOTE, CONFIDENTIAL_A, UNRELEASED_A)
 
 # Tables whose rows legitimately point at a collectivity or an agent without being scoped:
 # offices are CDG reference data (served collectivities are filtered when loaded).
@@ -280,6 +286,85 @@ def _planning(session: Session, world: World) -> None:
     )
 
 
+@world_builder
+def _visit_requests(session: Session, world: World) -> None:
+    from app.referential.models import VisitType
+    from app.visits.models import VisitRequest, VisitRequestState
+
+    visit = session.scalar(select(VisitType).where(VisitType.code == "reprise"))
+    visible, hidden, other = world.ids["agents"]
+    for agent_id, collectivity, marker, state in (
+        (visible, world.a, "A", VisitRequestState.en_attente),
+        (hidden, world.a, HIDDEN_A, VisitRequestState.en_attente),
+        (other, world.b, SECRET_B, VisitRequestState.en_attente),
+        (other, world.b, SECRET_B, VisitRequestState.refusee),
+    ):
+        session.add(
+            VisitRequest(
+                agent_id=agent_id,
+                collectivity_id=collectivity.id,
+                visit_type_id=visit.id,
+                state=state,
+                created_on=dt.date.today(),
+                situations=["autre_exposition"],
+                other_exposure=f"Exposition {marker}",
+                details={"stoppage_nature": "maladie", "therapeutic_part_time": False},
+                information=f"Information {marker}",
+                refusal_reason=f"Refus {marker}" if state is VisitRequestState.refusee else None,
+            )
+        )
+
+
+@world_builder
+def _consultations(session: Session, world: World) -> None:
+    from app.referential.models import VisitType
+    from app.visits.consultation_models import Consultation, MedicalAccess, MedicalNote, Outcome
+
+    visit = session.scalar(select(VisitType).where(VisitType.code == "periodique"))
+    professional = factories.make_professional(session, last_name="PROVISITE")
+    visible, hidden, other = world.ids["agents"]
+    today = dt.date.today()
+    past = today - dt.timedelta(days=40)
+    rows = (
+        # (agent, collectivity, marker, confidential, sheet released)
+        (visible, world.a, "A", False, True),
+        (visible, world.a, CONFIDENTIAL_A, True, True),
+        (visible, world.a, UNRELEASED_A, False, False),
+        (hidden, world.a, HIDDEN_A, False, True),
+        (other, world.b, SECRET_B, False, True),
+    )
+    consultations = []
+    for agent_id, collectivity, marker, confidential, released in rows:
+        consultation = Consultation(
+            agent_id=agent_id,
+            collectivity_id=collectivity.id,
+            visit_date=past if released else today,
+            visit_type_id=visit.id,
+            professional_id=professional.id,
+            outcome=Outcome.apte_restrictions,
+            restrictions=f"Restriction {marker}",
+            is_confidential=confidential,
+            sheet_available_on=past + dt.timedelta(days=12 if released else 52),
+        )
+        session.add(consultation)
+        consultations.append(consultation)
+    session.flush()
+    for consultation in consultations:
+        session.add(
+            MedicalNote(consultation_id=consultation.id, text=f"Note {MEDICAL_NOTE} confidentielle")
+        )
+        session.add(
+            MedicalAccess(
+                username="sante-sweep",
+                agent_id=consultation.agent_id,
+                agent_label=f"Agent {MEDICAL_NOTE}",
+                consultation_id=consultation.id,
+                what=f"Notes {MEDICAL_NOTE}",
+            )
+        )
+    world.ids["consultations"] = [c.id for c in consultations]
+
+
 def build_world(session: Session) -> World:
     a = factories.make_collectivity(session, name="Commune Alpha")
     b = factories.make_collectivity(
@@ -433,6 +518,8 @@ ARGUMENT_MODELS = {
     "agent_id": "Agent",
     "position_id": "WorkPosition",
     "contract_id": "Contract",
+    "consultation_id": "Consultation",
+    "request_id": "VisitRequest",
 }
 ENUMERATED_ARGUMENTS = {"kind": ["positions", "agents", "exits"], "fmt": ["csv", "xlsx"]}
 

@@ -9,9 +9,12 @@ shows an entry only when ``can`` allows its default page; templates show a butto
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, render_template, request, session
+from markupsafe import Markup
 
 PERMISSION_PREFIX = "can_"
 
@@ -74,7 +77,79 @@ def menu_item_visible(item: Any) -> bool:
     return item.should_render() and can(f"{view.endpoint}.{view.default_view}")
 
 
+# ----------------------------------------------------------------------------------------------
+# The rendered menu, kept per identity (issue 9)
+# ----------------------------------------------------------------------------------------------
+#
+# Rendering the menu asks ``can`` for every entry (22 ms of a list page). What it shows depends
+# only on who asks: the account, its roles (their permissions are code: ``builtin_roles``), the
+# request's scope (which collectivity is selected, secondary account or not), the locale and the
+# URL prefix. The key holds all of them plus the account's security stamp, which rotates when
+# its roles change (``app.accounts.stamps``), so such a change is seen on the very next request
+# in every worker. A user holding a role defined in the database (its permissions could change
+# in another worker) gets the menu rendered afresh. The menu of one account is never served to
+# another: the account id is part of the key.
+
+MENU_CACHE_SIZE = 2048
+_menu_lock = threading.Lock()
+
+
+def _menu_cache() -> OrderedDict[tuple[Any, ...], str]:
+    cache: OrderedDict[tuple[Any, ...], str] | None = current_app.extensions.get("medprev_menu")
+    if cache is None:
+        cache = current_app.extensions.setdefault("medprev_menu", OrderedDict())
+    return cache
+
+
+def forget_menus(app: Flask | None = None) -> None:
+    """Drop every kept menu (the built-in role definitions were installed again)."""
+    extensions = (app or current_app).extensions
+    with _menu_lock:
+        extensions.get("medprev_menu", OrderedDict()).clear()
+
+
+def menu_key() -> tuple[Any, ...] | None:
+    """What the menu of this request depends on, or None when it must be rendered afresh."""
+    from flask_babel import get_locale
+
+    from app.accounts.stamps import SESSION_KEY
+    from app.tenancy import current_scope
+
+    sm = current_app.appbuilder.sm
+    user = g.get("user")
+    locale = str(get_locale())
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ("anonymous", locale, request.script_root)
+    stamp = session.get(SESSION_KEY)
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    names = frozenset(role.name for role in sm.get_user_roles(user))
+    if not names <= sm.builtin_roles.keys():
+        return None
+    return (user.id, stamp, names, current_scope(), locale, request.script_root)
+
+
+def rendered_menu() -> Markup:
+    """The left part of the navbar (``appbuilder/navbar_menu.html``), rendered once per key."""
+    key = menu_key()
+    if key is not None:
+        cache = _menu_cache()
+        with _menu_lock:
+            html = cache.get(key)
+            if html is not None:
+                cache.move_to_end(key)
+                return Markup(html)
+    html = render_template("appbuilder/navbar_menu.html", menu=current_app.appbuilder.menu)
+    if key is not None:
+        with _menu_lock:
+            cache[key] = html
+            while len(cache) > MENU_CACHE_SIZE:
+                cache.popitem(last=False)
+    return Markup(html)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals["can"] = can
+    app.jinja_env.globals["rendered_menu"] = rendered_menu
     # Replaces Flask-AppBuilder's filter (menu_access only) used by its navbar template.
     app.jinja_env.filters["is_menu_visible"] = menu_item_visible

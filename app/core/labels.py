@@ -69,6 +69,12 @@ EXTRA_COLUMN_LABELS: dict[str, dict[str, str]] = {
     },
     "work_position": {"label_key": "Intitulé normalisé", "closed_on": "Fermé le"},
     "appointment": {"booked_by_id": "Réservé par"},
+    "consultation": {
+        "office_id": "Cabinet médical",
+        "sheet_released_on": "Fiche publiée le",
+        "sheet_path": "Fiche déposée (fichier)",
+        "recorded_by_id": "Enregistrée par",
+    },
     "document_nature": {"usage": "Usage"},
     "tariff": {"source": "Source"},
     "statutory_act": {"coefficient": "Coefficient"},
@@ -179,6 +185,9 @@ RESOURCE_LABELS: dict[str, str] = {
     "Booking": "Réservations (employeur)",
     "PlageCalendar": "Plannings des cabinets",
     "AgentExport": "Export des données d'un agent",
+    "VisitRequest": "Demandes de visite (API)",
+    "Consultation": "Consultations (API)",
+    "MedicalNote": "Notes médicales des consultations (lecture journalisée)",
 }
 
 

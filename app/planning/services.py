@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import render_template
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defaultload, lazyload, selectinload
 
 from app.core import clock
 from app.core.mail import send_mail
@@ -43,7 +43,7 @@ from app.tenancy import (
     current_scope,
     system_scope,
 )
-from app.workforce.models import Agent
+from app.workforce.models import Agent, Contract
 
 SECRETARIAT_ADDRESS_KEY = "SECRETARIAT_EMAIL"
 
@@ -233,7 +233,14 @@ def book(plage_id: int, agent_id: int, visit_type_code: str, comment: str | None
     """Book an agent into the first free unit of a plage. The caller commits (or rolls back)."""
     scope = current_scope()
     lock_plage(plage_id)
-    plage = db.session.get(Plage, plage_id, populate_existing=True)
+    # Each row once: the plage (its office, not whom the office serves), then the agent with
+    # whether a contract runs on the plage's day (an EXISTS, not his contracts).
+    plage = db.session.get(
+        Plage,
+        plage_id,
+        populate_existing=True,
+        options=[defaultload(Plage.office).lazyload(Office.served_collectivities)],
+    )
     if plage is None:
         raise TenantViolation()
     now = clock.now_local()
@@ -245,14 +252,28 @@ def book(plage_id: int, agent_id: int, visit_type_code: str, comment: str | None
         )
     if plage.starts_at <= now:
         raise DomainError("Cette plage est passée : elle ne peut plus être réservée.")
-    agent = db.session.get(Agent, int(agent_id)) if str(agent_id).isdigit() else None
-    if agent is None:
+    row = (
+        db.session.execute(
+            select(
+                Agent,
+                exists()
+                .where(Contract.agent_id == Agent.id, Contract.running_on(plage.day))
+                .label("has_position"),
+            )
+            .where(Agent.id == int(agent_id))
+            .options(lazyload(Agent.assignments))
+        ).first()
+        if str(agent_id).isdigit() and 0 < int(agent_id) < 2**63
+        else None
+    )
+    if row is None:
         raise TenantViolation()
+    agent, has_position = row
     if scope.is_employer and agent.collectivity_id != scope.collectivity_id:
         raise TenantViolation()
     if plage.state is PlageState.reservee and plage.reserved_for_id != agent.collectivity_id:
         raise FieldError("Cette plage est réservée à une autre collectivité.", "agent_id")
-    if agent.current_contract(plage.day) is None:
+    if not has_position:
         raise FieldError(
             "Cet agent n'a pas de poste à la date de la plage : rattachez-le d'abord à un poste de travail.",
             "agent_id",

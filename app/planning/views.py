@@ -109,6 +109,18 @@ def _visit_types() -> list[tuple[str, str]]:
     ]
 
 
+def _fresh_transaction() -> None:
+    """End the request's reading transaction so that the next statement (the plage's lock)
+    opens a new one; what was read (the user, the scope) stays loaded instead of being read
+    again after the commit."""
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
 class PlanningView(BaseView):
     """« Consultations »: reserved (orange), common (green) plages and convocations (blue)."""
 
@@ -189,34 +201,33 @@ class PlanningView(BaseView):
     @expose("/plage/<int:plage_id>/reserver", methods=["GET", "POST"])
     @has_access
     def book(self, plage_id: int) -> Any:
-        plage = db.session.get(Plage, plage_id)
-        if plage is None:
-            abort(404)
         form = BookingForm()
-        form.agent_id.choices = _bookable_agents(plage.day)
-        form.visit_type.choices = _visit_types()
-        confirming = False
-        if request.method == "POST" and form.validate_on_submit():
-            if form.confirm.data != "1":
-                confirming = True
-            else:
-                # A fresh transaction whose first statement takes the plage's lock.
-                db.session.commit()
+        confirmed = request.method == "POST" and form.confirm.data == "1"
+        if confirmed:
+            # The service checks the agent and the visit type under the plage's lock: the
+            # drop-downs' lists are only built to show the form again (a refusal).
+            form.agent_id.validate_choice = form.visit_type.validate_choice = False
+            if form.validate_on_submit():
+                _fresh_transaction()
+                # The id is taken before the commit (which would expire the appointment).
                 booked = run_service(
-                    lambda: services.book(
-                        plage_id, form.agent_id.data, form.visit_type.data, form.comment.data
+                    lambda: (
+                        services.book(
+                            plage_id, form.agent_id.data, form.visit_type.data, form.comment.data
+                        ).id
                     ),
                     form,
                 )
                 if booked:
                     return redirect(
-                        url_for(
-                            "PlanningView.appointment", appointment_id=booked.result.id, created=1
-                        )
+                        url_for("PlanningView.appointment", appointment_id=booked.result, created=1)
                     )
-                plage = db.session.get(Plage, plage_id)
-                if plage is None:
-                    abort(404)
+        plage = db.session.get(Plage, plage_id)
+        if plage is None:
+            abort(404)
+        form.agent_id.choices = _bookable_agents(plage.day)
+        form.visit_type.choices = _visit_types()
+        confirming = request.method == "POST" and not confirmed and form.validate_on_submit()
         agent_label = dict(form.agent_id.choices).get(form.agent_id.data) if confirming else None
         visit_label = (
             visit_phrase(dict(form.visit_type.choices).get(form.visit_type.data) or "")

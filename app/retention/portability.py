@@ -244,6 +244,80 @@ def _staged_changes(agent: Agent) -> list[Row]:
     ]
 
 
+@section(
+    "demandes_visite",
+    "Demandes de visite",
+    {
+        "id": "Identifiant",
+        "type_visite": "Type de visite",
+        "etat": "État",
+        "demandee_le": "Demandée le",
+        "situations": "Situations",
+        "informations": "Informations complémentaires",
+        "echeance": "Échéance",
+        "motif_refus": "Motif du refus",
+    },
+)
+def _visit_requests(agent: Agent) -> list[Row]:
+    from app.visits.models import VisitRequest
+
+    requests = db.session.scalars(
+        select(VisitRequest).where(VisitRequest.agent_id == agent.id).order_by(VisitRequest.id)
+    ).unique()
+    return [
+        {
+            "id": r.id,
+            "type_visite": r.visit_type.label,
+            "etat": r.state.label,
+            "demandee_le": r.created_on,
+            "situations": ", ".join(r.situations or ()),
+            "informations": r.information,
+            "echeance": r.deadline_on,
+            "motif_refus": r.refusal_reason,
+        }
+        for r in requests
+    ]
+
+
+@section(
+    "consultations",
+    "Consultations (avis, sans les notes médicales)",
+    {
+        "id": "Identifiant",
+        "date": "Date de la visite",
+        "type_visite": "Type de visite",
+        "professionnel": "Professionnel",
+        "avis": "Avis",
+        "restrictions": "Restrictions / aménagements",
+        "prochaine_visite": "Prochaine visite",
+        "confidentielle": "Confidentielle",
+    },
+    medical=True,
+)
+def _consultations(agent: Agent) -> list[Row]:
+    # Medical notes stay out: each of their reads is logged one by one (SPEC J3).
+    from app.visits.consultation_models import Consultation
+
+    consultations = db.session.scalars(
+        select(Consultation)
+        .where(Consultation.agent_id == agent.id)
+        .order_by(Consultation.visit_date, Consultation.id)
+    ).unique()
+    return [
+        {
+            "id": c.id,
+            "date": c.visit_date,
+            "type_visite": c.visit_type.label,
+            "professionnel": str(c.professional),
+            "avis": c.outcome.label,
+            "restrictions": c.restrictions,
+            "prochaine_visite": c.next_visit_on,
+            "confidentielle": c.is_confidential,
+        }
+        for c in consultations
+    ]
+
+
 # ----------------------------------------------------------------------------------------------
 # The export
 # ----------------------------------------------------------------------------------------------

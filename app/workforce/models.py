@@ -294,7 +294,17 @@ class Contract(TenantMixin, Base):
     __tablename__ = "contract"
     __tenant_agent__ = "agent_id"
     __tenant_parent__ = "agent"
-    __table_args__ = (Index("ix_contract_agent_dates", "agent_id", "start_date", "end_date"),)
+    __table_args__ = (
+        Index("ix_contract_agent_dates", "agent_id", "start_date", "end_date"),
+        # An employer's « En activité » count hashes his contracts from the index alone (issue 9).
+        Index(
+            "ix_contract_collectivity_agent_dates",
+            "collectivity_id",
+            "agent_id",
+            "start_date",
+            "end_date",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"))

@@ -433,7 +433,8 @@ class AgentsView(BaseView):
         tab, collectivity_id, today = state["tab"], state["collectivity_id"], state["today"]
         name, position, service = (state["filters"][k] for k in ("nom", "poste", "service"))
         page, size = _page_args()
-        total = agent_services.capped_count(state["unordered"])
+        cap = agent_services.count_cap(any(state["filters"].values()))
+        total = agent_services.capped_count(state["unordered"], name, cap)
         agents = list(
             db.session.scalars(
                 agent_services.page_statement(
@@ -449,9 +450,10 @@ class AgentsView(BaseView):
             tabs=self.TABS,
             filters={"nom": name, "poste": position, "service": service},
             page=page,
-            pages=max(1, math.ceil(min(total, agent_services.COUNT_CAP) / size)),
+            pages=max(1, math.ceil(min(total, cap) / size)),
             total=total,
-            total_capped=total > agent_services.COUNT_CAP,
+            total_capped=total > cap,
+            count_cap=cap,
             today=today,
             staff=not current_scope().is_employer,
             collectivities=collectivity_choices() if not current_scope().is_employer else [],

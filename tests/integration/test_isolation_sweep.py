@@ -47,7 +47,7 @@ def test_an_employer_never_reaches_another_collectivity(app, who, world, db_ctx,
     user = getattr(world, who)
     markers = (
         (isolation.SECRET_B,) if who == "primary_a" else (isolation.SECRET_B, isolation.HIDDEN_A)
-    )
+    ) + isolation.EMPLOYER_MARKERS
     with db_ctx() as session:
         scope = isolation.scope_of(session, user)
         forbidden = isolation.forbidden_ids(session, scope)

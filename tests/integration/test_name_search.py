@@ -267,3 +267,27 @@ def test_imported_agents_are_found_by_their_folded_names(login, users, db_ctx):
     assert keys == {"Éric": ("gerard eric", None), "Zoé": ("guerin zoe", "dupont zoe")}
     assert len(_listed(web, nom="gerard")) == 1
     assert len(_listed(web, nom="dupont zo")) == 1
+
+
+def test_a_search_counted_beyond_its_cap_says_so_and_an_exact_count_is_never_short(
+    login, users, db_ctx, monkeypatch
+):
+    """A searched list is counted up to SEARCH_COUNT_CAP (500; 3 here): at the cap the figure is
+    exact (both halves of a name search, the name shown and the birth name a usage name hides,
+    are counted), beyond it the pager says « plus de 3 résultats »; the whole list keeps its cap."""
+    from app.workforce import agents as agent_services
+
+    monkeypatch.setattr(agent_services, "SEARCH_COUNT_CAP", 3)
+    with db_ctx() as session:
+        _people(session, users.collectivity_a, "DUPONT Jean", "DUPUIS Zoé", "DUPRÉ/MARTIN Léa")
+        _people(session, users.collectivity_a, "DURAND Paul")
+    web = login(users.secretariat)
+    page = text(web.get("/effectif/?onglet=tous&nom=dup"))
+    assert "3 résultat(s)" in page and "plus de" not in page
+    with db_ctx() as session:
+        _people(session, users.collectivity_a, "DUPRAT/MOREAU Anne")
+    page = text(web.get("/effectif/?onglet=tous&nom=dup"))
+    assert "plus de 3 résultats : précisez la recherche" in page
+    assert "4 résultat(s)" not in page
+    whole = text(web.get("/effectif/?onglet=tous"))
+    assert "5 résultat(s)" in whole and "plus de" not in whole

@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import roles
@@ -73,7 +73,8 @@ def _grow(session: Session, world: isolation.World, count: int) -> None:
     contract_type = session.scalar(select(ContractType).where(ContractType.code == "titulaire"))
     visit = session.scalar(select(VisitType).where(VisitType.code == "periodique"))
     start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=7), dt.time(8, 0))
-    first_year = 1900 + session.scalar(select(Headcount.id).order_by(Headcount.id.desc()).limit(1))
+    # Past every year already declared (the isolation world declares 2025): one row per year.
+    first_year = 1 + (session.scalar(select(func.max(Headcount.year))) or 1900)
     for _ in range(count):
         n = factories._next()
         factories.make_collectivity(session)
@@ -152,11 +153,70 @@ def _grow(session: Session, world: isolation.World, count: int) -> None:
                 booked_by_id=world.primary_a.id,
             )
         )
+        session.flush()
+        from app.visits.models import VisitRequest, VisitRequestState
+
+        appointment_id = session.scalar(
+            select(Appointment.id).where(Appointment.plage_id == plage.id)
+        )
+        for state, scheduled in (
+            (VisitRequestState.en_attente, None),
+            (VisitRequestState.traitee, appointment_id),
+        ):
+            session.add(
+                VisitRequest(
+                    agent_id=agent.id,
+                    collectivity_id=a.id,
+                    visit_type_id=visit.id,
+                    state=state,
+                    created_on=dt.date.today(),
+                    created_by_id=world.primary_a.id,
+                    appointment_id=scheduled,
+                )
+            )
         factories.make_user(
             session, roles.EMPLOYER_SECONDARY, collectivity=a, primary=world.primary_a
         )
         factories.make_user(session, roles.SECRETARIAT)
         session.flush()
+        _grow_consultations(session, agent.id, a.id, visit.id, professional.id, office.id)
+
+
+def _grow_consultations(
+    session: Session,
+    agent_id: int,
+    collectivity_id: int,
+    visit_type_id: int,
+    professional_id: int,
+    office_id: int,
+) -> None:
+    """A released consultation of the agent, its medical note and a read of it (SPEC E5, J3)."""
+    from app.visits.consultation_models import Consultation, MedicalAccess, MedicalNote, Outcome
+
+    past = dt.date.today() - dt.timedelta(days=30)
+    consultation = Consultation(
+        agent_id=agent_id,
+        collectivity_id=collectivity_id,
+        visit_date=past,
+        visit_type_id=visit_type_id,
+        professional_id=professional_id,
+        office_id=office_id,
+        outcome=Outcome.apte,
+        sheet_available_on=past,
+    )
+    session.add(consultation)
+    session.flush()
+    session.add(MedicalNote(consultation_id=consultation.id, text="Note"))
+    session.add(
+        MedicalAccess(
+            username="sante",
+            agent_id=agent_id,
+            agent_label="Agent",
+            consultation_id=consultation.id,
+            what="Notes médicales",
+        )
+    )
+    session.flush()
 
 
 def _counts(client: Any, urls: list[str], count_queries: Any) -> dict[str, int]:

@@ -28,6 +28,13 @@ DEFERRED = {
     "hypothesis": "tests only",
     "app.referential.reference_data": "`flask seed-reference`",
     "app.demo": "`flask demo-data`",
+    "apscheduler": "app.scheduling.scheduler: `flask scheduler`, or SCHEDULER_ENABLED",
+    "app.scheduling.scheduler": "`flask scheduler`, or SCHEDULER_ENABLED",
+    # app.core.lazy_imports: packages Flask-AppBuilder imports, run at their first use.
+    "jsonschema.validators": "app.core.rison_schemas: the first REST `q` argument checked",
+    "referencing": "with jsonschema",
+    "sqlalchemy_utils.aggregates": "sqlalchemy_utils's __init__ (FAB needs UUIDType only)",
+    "sqlalchemy_utils.types.arrow": "sqlalchemy_utils.types's __init__",
 }
 
 PROBE = """
@@ -75,3 +82,29 @@ assert "upgrade" in result.output and "Perform database migrations." in result.o
     imported = _imported_after(extra)
     assert {"alembic", "flask_migrate"} <= set(imported)
     assert "holidays" not in imported and "email_validator" not in imported
+
+
+def test_the_deferred_packages_are_whole_at_their_first_use():
+    """jsonschema and sqlalchemy_utils run their ``__init__`` when first used, whichever way:
+    an attribute of the package or one of its submodules first; the objects are the same."""
+    extra = """
+import jsonschema.exceptions
+import jsonschema
+assert jsonschema.exceptions.ValidationError is jsonschema.ValidationError
+import flask_appbuilder.api as fab_api
+try:
+    fab_api.jsonschema.validate({"page": "x"}, {"type": "object",
+                                "properties": {"page": {"type": "integer"}}})
+except fab_api.jsonschema.ValidationError as error:
+    assert error.message == "'x' is not of type 'integer'", error.message
+else:
+    raise AssertionError("not validated")
+from sqlalchemy_utils.types.uuid import UUIDType
+import sqlalchemy_utils.aggregates
+import sqlalchemy_utils
+assert sqlalchemy_utils.UUIDType is UUIDType
+assert sqlalchemy_utils.aggregated is sqlalchemy_utils.aggregates.aggregated
+"""
+    imported = _imported_after(extra)
+    assert {"jsonschema.validators", "referencing", "sqlalchemy_utils.aggregates"} <= set(imported)
+    assert "sqlalchemy_utils.types.arrow" in imported

@@ -79,3 +79,28 @@ $(document).on("input", "input.medprev-list-filter", function () {
         item.style.display = !typed || words.indexOf(" " + typed) >= 0 ? "" : "none";
     });
 });
+
+// The visit-request form (SPEC E1): the type is chosen first, then only that type's fieldsets
+// show ([data-visit-types] lists the type codes); an occasional visit shows the fields of who
+// asks for it ([data-requester]). Without JavaScript everything shows; the server ignores the
+// fields of the other types.
+function medprevVisitRequestForm(form) {
+    var type = (form.querySelector("select[name=visit_type]") || {}).value || "";
+    var checked = form.querySelector("input[name=requester]:checked");
+    var requester = checked ? checked.value : "";
+    form.querySelectorAll("[data-visit-types]").forEach(function (block) {
+        var types = " " + block.getAttribute("data-visit-types") + " ";
+        block.style.display = type && types.indexOf(" " + type + " ") >= 0 ? "" : "none";
+    });
+    form.querySelectorAll("[data-requester]").forEach(function (block) {
+        block.style.display = block.getAttribute("data-requester") === requester ? "" : "none";
+    });
+}
+
+$(function () {
+    document.querySelectorAll("form.medprev-visit-request-form").forEach(medprevVisitRequestForm);
+});
+$(document).on("change", "form.medprev-visit-request-form select[name=visit_type], " +
+    "form.medprev-visit-request-form input[name=requester]", function () {
+    medprevVisitRequestForm(this.form);
+});

@@ -1,0 +1,1 @@
+"""Visits: requests (SPEC E1, E2), consultations and visit sheets."""

@@ -1,0 +1,263 @@
+"""Visit-request screens: the request form from an agent's line (SPEC E1), the employer's
+« Suivi des demandes » and the secretariat's « Demandes de visite » work queue (E2)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from sqlalchemy import func, select
+
+from app.core.mail import take_refused_mail
+from app.core.views import READ, WRITE, attach_error, run_service
+from app.extensions import db
+from app.planning.views import _fresh_transaction
+from app.referential.models import VisitType
+from app.rules.errors import DomainError, FieldError
+from app.security import Res
+from app.tenancy import TenantViolation
+from app.visits import requests as services
+from app.visits.models import VisitRequest, VisitRequestState
+from app.visits.request_forms import FilterForm, ReasonForm, ScheduleForm, VisitRequestForm
+
+PAGE_SIZE = 50
+
+# The fieldsets of the form and the types that show them (static/js/medprev.js hides the
+# others; without JavaScript every fieldset shows and the server ignores what does not apply).
+TYPE_FIELDSETS = {
+    "situations": "embauche periodique mi_carriere reprise pre_reprise fin_carriere post_exposition",
+    "embauche": "embauche",
+    "reprise": "reprise pre_reprise",
+    "fin_carriere": "fin_carriere",
+    "occasionnelle": "occasionnelle",
+}
+
+
+def _visit_types() -> list[tuple[str, str]]:
+    return [
+        (v.code, v.label)
+        for v in db.session.scalars(
+            select(VisitType).where(VisitType.is_active.is_(True)).order_by(VisitType.sort_order)
+        )
+    ]
+
+
+def _filters(default_state: str = "") -> tuple[FilterForm, services.Filters]:
+    form = FilterForm(request.args)
+    if "etat" not in request.args:
+        form.etat.data = default_state
+    types = _visit_types()
+    form.type.choices = [("", "Tous"), *types]
+    visit_type = form.type.data if form.type.data in dict(types) else ""
+    state = form.etat.data if form.etat.data in VisitRequestState.__members__ else ""
+    return form, services.Filters(visit_type=visit_type, state=state)
+
+
+def _page(query: Any) -> tuple[list[VisitRequest], int, int, int]:
+    raw = request.args.get("page", "")
+    page = int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = list(db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).unique())
+    return rows, page, max(1, math.ceil((total or 0) / PAGE_SIZE)), total or 0
+
+
+def _new_request(view: BaseView, agent_id: int, endpoint: str) -> Any:
+    """The request form for one agent: the type first, then its fields (SPEC E1)."""
+    try:
+        agent = services.get_agent(agent_id)
+    except TenantViolation:
+        abort(404)
+    has_position = services.agent_has_position(agent.id)
+    form = VisitRequestForm()
+    form.visit_type.choices = _visit_types()
+    if request.method == "GET" and request.args.get("type") in dict(form.visit_type.choices):
+        form.visit_type.data = request.args.get("type")  # « Demander » from the due list
+    if request.method == "POST" and has_position and form.validate_on_submit():
+        try:
+            created = services.create_request(agent.id, form.to_input())
+            created_id = created.id
+            db.session.commit()
+        except TenantViolation:
+            db.session.rollback()
+            abort(404)
+        except services.InvalidRequest as error:
+            db.session.rollback()
+            for name, message in error.problems:
+                attach_error(form, FieldError(message, name))
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            flash("Votre demande de rendez-vous est enregistrée.", "success")
+            for refused in take_refused_mail():
+                flash(refused.message, "warning")
+            return redirect(url_for(endpoint, request_id=created_id))
+        agent = services.get_agent(agent_id)
+    return view.render_template(
+        "visits/request_form.html",
+        title="Demande de rendez-vous",
+        form=form,
+        agent=agent,
+        has_position=has_position,
+        no_position=services.NO_POSITION,
+        fieldsets=TYPE_FIELDSETS,
+    )
+
+
+def _get(request_id: int) -> VisitRequest:
+    try:
+        return services.get_request(request_id)
+    except TenantViolation:
+        abort(404)
+
+
+def _flash_run(action: Any, success: str) -> bool:
+    ran = run_service(action)
+    if ran:
+        flash(success, "success")
+        for refused in take_refused_mail():
+            flash(refused.message, "warning")
+    return bool(ran)
+
+
+class VisitRequestsView(BaseView):
+    """« Suivi des demandes » of an employer (primary, or secondary for its agents)."""
+
+    route_base = "/portail/demandes-de-visite"
+    needs_collectivity = True  # the portal of one collectivity (app/core/access.py)
+    default_view = "index"
+    class_permission_name = Res.VISIT_REQUEST_FOLLOW_UP
+    method_permission_name = {"index": READ, "show": READ, "new": WRITE, "cancel": WRITE}
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        form, filters = _filters()
+        rows, page, pages, total = _page(services.list_query(filters))
+        return self.render_template(
+            "visits/request_list.html",
+            title="Suivi des demandes",
+            form=form,
+            rows=rows,
+            page=page,
+            pages=pages,
+            total=total,
+            staff=False,
+            show_endpoint="VisitRequestsView.show",
+        )
+
+    @expose("/agent/<int:agent_id>/nouvelle", methods=["GET", "POST"])
+    @has_access
+    def new(self, agent_id: int) -> Any:
+        return _new_request(self, agent_id, "VisitRequestsView.show")
+
+    @expose("/<int:request_id>")
+    @has_access
+    def show(self, request_id: int) -> Any:
+        return self.render_template(
+            "visits/request_detail.html",
+            title="Demande de rendez-vous",
+            item=_get(request_id),
+            staff=False,
+            back="VisitRequestsView.index",
+        )
+
+    @expose("/<int:request_id>/annuler", methods=["POST"])
+    @has_access
+    def cancel(self, request_id: int) -> Any:
+        _flash_run(lambda: services.cancel_request(request_id), "La demande est annulée.")
+        return redirect(url_for("VisitRequestsView.show", request_id=request_id))
+
+
+class VisitRequestQueueView(BaseView):
+    """« Demandes de visite »: the secretariat's work queue (most urgent and oldest first)."""
+
+    route_base = "/demandes-de-visite"
+    default_view = "index"
+    class_permission_name = Res.VISIT_REQUEST_QUEUE
+    method_permission_name = {
+        "index": READ,
+        "show": READ,
+        "new": WRITE,
+        "cancel": WRITE,
+        "refuse": WRITE,
+        "schedule": WRITE,
+    }
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        # The queue opens on the pending requests.
+        form, filters = _filters(VisitRequestState.en_attente.name)
+        rows, page, pages, total = _page(services.list_query(filters, queue=True))
+        return self.render_template(
+            "visits/request_list.html",
+            title="Demandes de visite",
+            form=form,
+            rows=rows,
+            page=page,
+            pages=pages,
+            total=total,
+            staff=True,
+            show_endpoint="VisitRequestQueueView.show",
+        )
+
+    @expose("/agent/<int:agent_id>/nouvelle", methods=["GET", "POST"])
+    @has_access
+    def new(self, agent_id: int) -> Any:
+        return _new_request(self, agent_id, "VisitRequestQueueView.show")
+
+    @expose("/<int:request_id>")
+    @has_access
+    def show(self, request_id: int) -> Any:
+        item = _get(request_id)
+        schedule_form = ScheduleForm()
+        plages = services.schedulable_plages(item) if item.is_pending else []
+        schedule_form.plage_id.choices = [
+            (
+                str(plage.id),
+                f"{plage.starts_at:%d/%m/%Y %H:%M}-{plage.ends_at:%H:%M} – {plage.office.name} – "
+                f"{plage.professional} ({plage.state.label.lower()}, {free} place(s) libre(s))",
+            )
+            for plage, free in plages
+        ]
+        return self.render_template(
+            "visits/request_detail.html",
+            title="Demande de rendez-vous",
+            item=item,
+            staff=True,
+            back="VisitRequestQueueView.index",
+            schedule_form=schedule_form,
+            refuse_form=ReasonForm(),
+        )
+
+    @expose("/<int:request_id>/planifier", methods=["POST"])
+    @has_access
+    def schedule(self, request_id: int) -> Any:
+        form = ScheduleForm()
+        _get(request_id)
+        _fresh_transaction()  # the request's lock, then the plage's, open a new transaction
+        _flash_run(
+            lambda: services.schedule_request(request_id, form.plage_id.data),
+            "La demande est planifiée : le rendez-vous est créé et le demandeur prévenu.",
+        )
+        return redirect(url_for("VisitRequestQueueView.show", request_id=request_id))
+
+    @expose("/<int:request_id>/refuser", methods=["POST"])
+    @has_access
+    def refuse(self, request_id: int) -> Any:
+        form = ReasonForm()
+        _flash_run(
+            lambda: services.refuse_request(request_id, form.reason.data),
+            "La demande est refusée : le motif est transmis au demandeur.",
+        )
+        return redirect(url_for("VisitRequestQueueView.show", request_id=request_id))
+
+    @expose("/<int:request_id>/annuler", methods=["POST"])
+    @has_access
+    def cancel(self, request_id: int) -> Any:
+        _flash_run(lambda: services.cancel_request(request_id), "La demande est annulée.")
+        return redirect(url_for("VisitRequestQueueView.show", request_id=request_id))

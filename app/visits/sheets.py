@@ -1,0 +1,143 @@
+"""The visit sheet PDF (SPEC E5): identity, position, date, nature of the visit, outcome,
+restrictions as worded for the employer, next visit, professional. Never any medical note.
+
+fpdf2 writes the PDF in pure Python. A Unicode TrueType font (DejaVu Sans) is used when the
+system has one; otherwise the PDF core font (latin-1 only) with the text made latin-1 safe.
+Fonts are read from the local disk only, never from the network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app
+
+from app.visits.consultation_models import Consultation
+
+FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu")
+# What latin-1 lacks but French texts use: typographic quotes, dashes, the euro sign, œ.
+LATIN1_REPLACEMENTS = {
+    "\u2019": "'",
+    "\u2018": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2026": "...",
+    "\u20ac": "EUR",
+    "\u0153": "oe",
+    "\u0152": "OE",
+    "\u202f": " ",
+}
+
+
+@lru_cache(maxsize=1)
+def unicode_font() -> tuple[str, str] | None:
+    for folder in FONT_DIRS:
+        regular, bold = Path(folder, "DejaVuSans.ttf"), Path(folder, "DejaVuSans-Bold.ttf")
+        if regular.is_file() and bold.is_file():
+            return str(regular), str(bold)
+    return None
+
+
+def latin1(text: str) -> str:
+    for char, replacement in LATIN1_REPLACEMENTS.items():
+        text = text.replace(char, replacement)
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _date(value: dt.date | None) -> str:
+    return f"{value:%d/%m/%Y}" if value else "—"
+
+
+def sheet_lines(consultation: Consultation) -> list[tuple[str, str]]:
+    """The (label, value) pairs of the sheet: what the employer may read, nothing medical."""
+    agent = consultation.agent
+    contract = agent.current_contract(consultation.visit_date)
+    position = contract.work_position.label if contract is not None else "—"
+    lines = [
+        ("Agent", f"{agent.civility.label} {agent.full_name}"),
+        ("Né(e) le", _date(agent.birth_date)),
+        ("Collectivité", agent.collectivity.name),
+        ("Poste occupé", position),
+        ("Date de la visite", _date(consultation.visit_date)),
+        ("Nature de la visite", consultation.visit_type.label),
+        ("Avis", consultation.outcome.label),
+    ]
+    if consultation.restrictions:
+        lines.append(("Restrictions / aménagements", consultation.restrictions))
+    lines.append(("Prochaine visite", _date(consultation.next_visit_on)))
+    lines.append(("Professionnel de santé", str(consultation.professional)))
+    return lines
+
+
+def render_sheet(consultation: Consultation) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_title("Fiche de visite")
+    pdf.set_creator("MédecinePrev")
+    font = unicode_font()
+    if font is not None:
+        pdf.add_font("DejaVu", "", font[0])
+        pdf.add_font("DejaVu", "B", font[1])
+        family, clean = "DejaVu", _unchanged
+    else:
+        family, clean = "Helvetica", latin1
+    pdf.add_page()
+    pdf.set_font(family, "B", 16)
+    attestation = consultation.outcome.name == "attestation_suivi"
+    title = "Attestation de suivi" if attestation else "Fiche de visite – avis"
+    pdf.cell(0, 12, clean(title), new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.set_font(family, "", 10)
+    pdf.cell(
+        0,
+        6,
+        clean("Service de médecine préventive – Centre de gestion"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+        align="C",
+    )
+    pdf.ln(8)
+    for label, value in sheet_lines(consultation):
+        pdf.set_font(family, "B", 11)
+        pdf.cell(60, 8, clean(label))
+        pdf.set_font(family, "", 11)
+        pdf.multi_cell(0, 8, clean(value), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(10)
+    pdf.set_font(family, "", 9)
+    pdf.multi_cell(
+        0,
+        5,
+        clean(
+            "Ce document ne contient aucune information médicale. Il est communiqué à "
+            "l'employeur et à l'agent (articles R4624-14 et suivants du code du travail ; "
+            "décret n° 85-603 du 10 juin 1985)."
+        ),
+    )
+    return bytes(pdf.output())
+
+
+def uploaded_sheet(consultation: Consultation) -> bytes | None:
+    """The uploaded sheet's bytes (files live outside the web root under UPLOAD_DIR)."""
+    if not consultation.sheet_path:
+        return None
+    root = Path(current_app.config["UPLOAD_DIR"]).resolve()
+    path = (root / consultation.sheet_path).resolve()
+    if root not in path.parents or not path.is_file():
+        return None
+    return path.read_bytes()
+
+
+def sheet_pdf(consultation: Consultation) -> bytes:
+    return uploaded_sheet(consultation) or render_sheet(consultation)
+
+
+def sheet_filename(consultation: Consultation) -> str:
+    return f"fiche-de-visite-{consultation.visit_date:%Y%m%d}-{consultation.id}.pdf"
