@@ -128,7 +128,8 @@ def test_json_export_holds_every_record_of_the_agent(
         "comptes_secondaires",
         "rendez_vous",
         "modifications",
-    }
+        "demandes_visite",
+    }  # « consultations » only for the health roles (test_consultations.py)
     identity = sections["identite"][0]
     assert identity["prenom"] == "Léa" and identity["nom_naissance"] == "DUPONT"
     assert identity["ins"] == "2850769123456"
