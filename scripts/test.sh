@@ -17,13 +17,16 @@ if [ -z "$PG_URL" ] && [[ "${DATABASE_URL:-}" == postgres* ]]; then
   PG_URL=$DATABASE_URL
 fi
 
+# Workers: TEST_WORKERS=1 runs in one process; each worker has its own database.
+WORKERS=(-n "${TEST_WORKERS:-auto}" --dist loadfile)
+
 .venv/bin/ruff check app tests benchmarks
 .venv/bin/mypy
 
 echo "== pytest on SQLite =="
-env -u DATABASE_URL -u TEST_DATABASE_URL .venv/bin/python -m pytest "$@"
+env -u DATABASE_URL -u TEST_DATABASE_URL .venv/bin/python -m pytest "${WORKERS[@]}" "$@"
 
 if [ -n "$PG_URL" ]; then
   echo "== pytest on PostgreSQL =="
-  env -u DATABASE_URL TEST_DATABASE_URL="$PG_URL" .venv/bin/python -m pytest "$@"
+  env -u DATABASE_URL TEST_DATABASE_URL="$PG_URL" .venv/bin/python -m pytest "${WORKERS[@]}" "$@"
 fi

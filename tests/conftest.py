@@ -32,8 +32,30 @@ def _test_database_url(tmp_root: Path) -> str:
     if not url and os.environ.get("DATABASE_URL", "").startswith("postgres"):
         url = os.environ["DATABASE_URL"]
     if url:
-        return database_url(url, url)
+        return _worker_database(database_url(url, url))
     return f"sqlite:///{tmp_root / 'test.db'}"
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own (``test_gw0``...),
+    created on first use beside the configured one; SQLite files are per worker already."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).scalar()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def pytest_report_header(config: Any) -> str:
@@ -128,6 +150,7 @@ KEPT_TABLES = {
     "pcs_code",
     "statutory_act",
     "tariff",
+    "periodicity_rule",
     "mission",
 }
 
