@@ -26,6 +26,9 @@ def register_commands(app: Flask) -> None:
     from app.retention.cli import export_cli
 
     app.cli.add_command(export_cli)
+    from app.visits.due_cli import due_list_command
+
+    app.cli.add_command(due_list_command)
 
 
 def seed_roles() -> list[str]:
@@ -144,12 +147,20 @@ def demo_data_command(scale: int, seed: int) -> None:
 
 
 @click.command("import")
-@click.argument("kind", type=click.Choice(["positions", "agents", "exits"]))
+@click.argument("kind", type=click.Choice(["positions", "agents", "exits", "consultations"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--collectivity", "siret", required=True, help="SIRET de la collectivité")
+@click.option("--collectivity", "siret", default=None, help="SIRET de la collectivité")
 @with_appcontext
-def import_command(kind: str, path: str, siret: str) -> None:
-    """Importe des postes, des agents ou des fins de contrats (mêmes contrôles que la page web)."""
+def import_command(kind: str, path: str, siret: str | None) -> None:
+    """Importe des postes, des agents, des fins de contrats (--collectivity obligatoire) ou
+    l'historique des consultations (mêmes contrôles que la page web)."""
+    if kind == "consultations":
+        from app.visits.history_import import import_from_cli
+
+        sys.exit(import_from_cli(path))
+    if not siret:
+        click.echo("Erreur : indiquez la collectivité (--collectivity SIRET).", err=True)
+        sys.exit(1)
     from pathlib import Path
 
     from sqlalchemy import select

@@ -977,6 +977,28 @@ def _visit_requests(context: DemoContext) -> None:
 SECTIONS.append(("demandes de visite", _visit_requests))
 
 
+def _statutory(context: DemoContext) -> None:
+    from app.statutory.demo import demo_statutory
+
+    demo_statutory(context)
+
+
+SECTIONS.append(("médecine statutaire", _statutory))
+
+
+def _due_dates(context: DemoContext) -> None:
+    """The due list of every demo agent (SPEC E3), as the nightly sync would compute it."""
+    from app.visits import due
+
+    context.session.flush()
+    context.session.info.pop("due_dates_pending", None)  # recomputed here, all at once
+    result = due.recompute(on=context.today, session=context.session)
+    context.summary["échéances à planifier"] = result.written
+
+
+SECTIONS.append(("échéances", _due_dates))
+
+
 def _write_accounts_file(context: DemoContext) -> None:
     path = (
         Path(current_app.config.get("INSTANCE_PATH_OVERRIDE") or current_app.instance_path)

@@ -98,7 +98,8 @@ JOBS: dict[str, Job] = {
             {"hour": 2, "minute": 0},
             "app.scheduling.sync:run_sync",
             "Applique les modifications des employeurs, relève les contrats terminés et envoie "
-            "à chaque collectivité le récapitulatif de ce qui a changé.",
+            "à chaque collectivité le récapitulatif de ce qui a changé, puis recalcule les "
+            "échéances des visites (Demandes à planifier).",
         ),
         _job(
             "retention",

@@ -28,7 +28,9 @@ from app.referential.models import (
     VisitType,
 )
 from app.scheduling.models import JobRun
+from app.statutory.models import AcfiDay, AcfiPlan, StatutoryReport, StatutoryRequest
 from app.visits.consultation_models import Consultation, MedicalAccess, MedicalNote
+from app.visits.due_models import DueDate, PeriodicityRuleRecord
 from app.visits.models import VisitRequest
 from app.workforce.models import (
     Agent,
@@ -42,6 +44,8 @@ from app.workforce.models import (
 
 __all__ = [
     "AccountSecurity",
+    "AcfiDay",
+    "AcfiPlan",
     "Appointment",
     "Plage",
     "PlageRefusal",
@@ -55,6 +59,8 @@ __all__ = [
     "WorkPosition",
     "Collectivity",
     "Consultation",
+    "DueDate",
+    "PeriodicityRuleRecord",
     "MedicalAccess",
     "MedicalNote",
     "VisitRequest",
@@ -75,6 +81,8 @@ __all__ = [
     "RiskEffectRule",
     "Role",
     "StatutoryAct",
+    "StatutoryReport",
+    "StatutoryRequest",
     "Tariff",
     "User",
     "VisitType",

@@ -15,8 +15,12 @@ from app.referential import views as referential
 from app.retention import views as retention
 from app.scheduling import api as scheduling_api
 from app.scheduling import views as scheduling
-from app.visits import consultation_api
+from app.statutory import acfi_views
+from app.statutory import api as statutory_api
+from app.statutory import views as statutory
+from app.visits import consultation_api, due_views
 from app.visits import consultation_views as consultations
+from app.visits import history_views as consultation_history
 from app.visits import request_api as visit_request_api
 from app.visits import request_views as visit_requests
 from app.workforce import api as workforce_api
@@ -43,6 +47,7 @@ def register_views(appbuilder: AppBuilder) -> None:
     add(portal.MyContactsView, "Mes contacts", icon="fa-address-book", category=MY_SPACE)
     add(portal.MyHealthTeamView, "Équipe santé", icon="fa-user-md", category=MY_SPACE)
     add(portal.SecondaryAccountsView, "Comptes secondaires", icon="fa-users", category=MY_SPACE)
+    add(acfi_views.MyAcfiView, "Inspection", icon="fa-hard-hat", category=MY_SPACE)
 
     add(
         planning.PlanningView,
@@ -62,6 +67,12 @@ def register_views(appbuilder: AppBuilder) -> None:
         category=PLANNING,
     )
     add(
+        consultation_history.ConsultationHistoryView,
+        "Historique des consultations",
+        icon="fa-history",
+        category=PLANNING,
+    )
+    add(
         consultations.VisitSheetsView,
         "Fiches de visite",
         icon="fa-file-medical",
@@ -71,6 +82,14 @@ def register_views(appbuilder: AppBuilder) -> None:
         visit_requests.VisitRequestQueueView,
         "Demandes de visite",
         icon="fa-clock",
+        category=PLANNING,
+    )
+    # Menu names are permissions: the secretariat's entry has a name of its own (same label).
+    add(
+        due_views.DueQueueView,
+        "Demandes à planifier (secrétariat)",
+        label="Demandes à planifier",
+        icon="fa-hourglass-half",
         category=PLANNING,
     )
 
@@ -89,7 +108,26 @@ def register_views(appbuilder: AppBuilder) -> None:
         icon="fa-clock",
         category=WORKFORCE,
     )
+    add(
+        due_views.DueListView,
+        "Demandes à planifier",
+        icon="fa-hourglass-half",
+        category=WORKFORCE,
+    )
     add(workforce.HeadcountView, "Effectifs déclarés", icon="fa-chart-line", category=WORKFORCE)
+    add(
+        statutory.StatutoryRequestsView,
+        "Médecine statutaire",
+        icon="fa-user-md",
+        category=WORKFORCE,
+    )
+    add(
+        statutory.StatutoryQueueView,
+        "Médecine statutaire (secrétariat)",
+        label="Médecine statutaire",
+        icon="fa-gavel",
+        category=PLANNING,
+    )
     add(
         workforce.AgentValidationView,
         "Validation et synchronisation",
@@ -107,6 +145,7 @@ def register_views(appbuilder: AppBuilder) -> None:
     add(referential.ContactView, "Contacts", icon="fa-address-book", category=MEMBERS)
     add(referential.HealthTeamView, "Équipes santé", icon="fa-user-md", category=MEMBERS)
     add(referential.ConventionView, "Conventions", icon="fa-file-signature", category=MEMBERS)
+    add(acfi_views.AcfiView, "Inspection (ACFI)", icon="fa-hard-hat", category=MEMBERS)
 
     add(
         referential.OfficeView,
@@ -152,6 +191,12 @@ def register_views(appbuilder: AppBuilder) -> None:
     )
     add(referential.MissionView, "Missions", icon="fa-briefcase", category=REFERENCE)
     add(referential.TariffView, "Tarifs", icon="fa-euro-sign", category=REFERENCE)
+    add(
+        due_views.PeriodicityRuleView,
+        "Périodicité des visites",
+        icon="fa-calendar-alt",
+        category=REFERENCE,
+    )
 
     add(
         accounts.EmployerAccountView,
@@ -187,6 +232,7 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_view_no_menu(accounts.MyAccountView)
     appbuilder.add_view_no_menu(retention.AgentExportView)
     appbuilder.add_view_no_menu(consultations.ConsultationDetailView)
+    appbuilder.add_view_no_menu(statutory.StatutoryReportView)
 
     appbuilder.add_api(referential_api.CollectivityApi)
     appbuilder.add_api(referential_api.OfficeApi)
@@ -200,6 +246,9 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_api(visit_request_api.VisitRequestApi)
     appbuilder.add_api(scheduling_api.JobRunApi)
     appbuilder.add_api(consultation_api.ConsultationApi)
+    appbuilder.add_api(statutory_api.StatutoryRequestApi)
+    appbuilder.add_api(statutory_api.AcfiPlanApi)
+    appbuilder.add_api(statutory_api.AcfiDayApi)
 
     _security_menu_into_administration(appbuilder)
 

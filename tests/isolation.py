@@ -277,6 +277,20 @@ def _planning(session: Session, world: World) -> None:
             status=AppointmentStatus.convoquee,
         )
     )
+    # A confidential visit of A's own (assigned) agent (SPEC E7): no A account reads it.
+    session.add(
+        Appointment(
+            plage_id=plages["a_reserved"].id,
+            slot_index=0,
+            agent_id=visible,
+            collectivity_id=world.a.id,
+            starts_at=plages["a_reserved"].starts_at,
+            visit_type_id=visit.id,
+            comment=f"Confidentielle {CONFIDENTIAL_A}",
+            status=AppointmentStatus.reservee,
+            is_confidential=True,
+        )
+    )
     session.add(
         PlageRefusal(
             plage_id=plages["b_only_common"].id,
@@ -298,9 +312,12 @@ def _visit_requests(session: Session, world: World) -> None:
         (hidden, world.a, HIDDEN_A, VisitRequestState.en_attente),
         (other, world.b, SECRET_B, VisitRequestState.en_attente),
         (other, world.b, SECRET_B, VisitRequestState.refusee),
+        # Asked by A's own agent himself (SPEC E7): no A account reads it.
+        (visible, world.a, CONFIDENTIAL_A, VisitRequestState.en_attente),
     ):
         session.add(
             VisitRequest(
+                is_confidential=marker == CONFIDENTIAL_A,
                 agent_id=agent_id,
                 collectivity_id=collectivity.id,
                 visit_type_id=visit.id,
@@ -311,6 +328,35 @@ def _visit_requests(session: Session, world: World) -> None:
                 details={"stoppage_nature": "maladie", "therapeutic_part_time": False},
                 information=f"Information {marker}",
                 refusal_reason=f"Refus {marker}" if state is VisitRequestState.refusee else None,
+            )
+        )
+
+
+@world_builder
+def _visit_request_attachments(session: Session, world: World) -> None:
+    """A PDF attached to each request, its marker in its name and in its bytes (SPEC E1)."""
+    from app.core import files
+    from app.referential.models import DocumentNature, DocumentUsage
+    from app.visits.models import VisitRequest, VisitRequestAttachment
+
+    nature = session.scalar(
+        select(DocumentNature).where(
+            DocumentNature.usage == DocumentUsage.demande,
+            DocumentNature.code == "avis_medical",
+        )
+    )
+    for item in session.scalars(select(VisitRequest).order_by(VisitRequest.id)):
+        marker = (item.information or "").removeprefix("Information ")
+        data = b"%PDF-1.4\n%" + marker.encode() + b"\n%%EOF\n"
+        stored = files.store(data, "demandes-de-visite", f"piece-{marker}.pdf")
+        session.add(
+            VisitRequestAttachment(
+                visit_request_id=item.id,
+                collectivity_id=item.collectivity_id,
+                nature_id=nature.id,
+                filename=stored.filename,
+                stored_path=stored.path,
+                size=stored.size,
             )
         )
 
@@ -363,6 +409,91 @@ def _consultations(session: Session, world: World) -> None:
             )
         )
     world.ids["consultations"] = [c.id for c in consultations]
+
+
+@world_builder
+def _due_dates(session: Session, world: World) -> None:
+    """Due rows (SPEC E3): computed for the world's agents, plus one row of an agent without
+    contract in B and in A (not assigned to the secondary), its marker in the explanation (a
+    recompute never touches them: they have no contract, nothing triggers it)."""
+    from app.visits import due
+    from app.visits.due_models import DueDate, DueKind
+
+    due.flush_pending(session)
+    for collectivity, marker in ((world.b, SECRET_B), (world.a, HIDDEN_A)):
+        agent = make_agent(session, collectivity, marker)
+        session.add(
+            DueDate(
+                agent_id=agent.id,
+                collectivity_id=collectivity.id,
+                kind=DueKind.periodique,
+                due_on=dt.date.today(),
+                legal_reference=f"Référence {marker}",
+                explanation=f"Dernière visite {marker}",
+                computed_on=dt.date.today(),
+            )
+        )
+
+
+@world_builder
+def _statutory_requests(session: Session, world: World) -> None:
+    """Statutory-medicine requests of A's two agents and B's, each with a medical report that no
+    employer account reads, not even of its own collectivity (issue 13)."""
+    from app.referential.models import StatutoryAct
+    from app.statutory.models import StatutoryReport, StatutoryRequest, StatutoryStatus
+
+    act = session.scalar(select(StatutoryAct).where(StatutoryAct.number == 7))
+    visible, hidden, other = world.ids["agents"]
+    today = dt.date.today()
+    for agent_id, collectivity, marker in (
+        (visible, world.a, "A"),
+        (hidden, world.a, HIDDEN_A),
+        (other, world.b, SECRET_B),
+    ):
+        item = StatutoryRequest(
+            agent_id=agent_id,
+            collectivity_id=collectivity.id,
+            act_id=act.id,
+            kind=act.kind,
+            mandatory=act.mandatory,
+            coefficient=act.coefficient,
+            information=f"Information statutaire {marker}",
+            requested_on=today,
+            deadline_on=today + dt.timedelta(days=21),
+            consumed_on=today,
+            status=StatutoryStatus.en_attente,
+            cancel_reason=f"Motif {marker}",
+        )
+        session.add(item)
+        session.flush()
+        session.add(StatutoryReport(request_id=item.id, text=f"Rapport {MEDICAL_NOTE} {marker}"))
+    # Inspection years and days of A and B (SPEC I2).
+    from decimal import Decimal
+
+    from app.statutory.models import AcfiDay, AcfiPlan
+
+    for collectivity, marker in ((world.a, "A"), (world.b, SECRET_B)):
+        plan = AcfiPlan(
+            collectivity_id=collectivity.id,
+            year=today.year,
+            volume_days=Decimal(3),
+            headcount=120,
+            affiliated=True,
+            amendment_reference=f"AV-{marker}",
+            note=f"Note ACFI {marker}",
+        )
+        session.add(plan)
+        session.flush()
+        session.add(
+            AcfiDay(
+                plan_id=plan.id,
+                collectivity_id=collectivity.id,
+                day_on=today,
+                days=Decimal(1),
+                inspector=f"Inspecteur {marker}",
+                note=f"Observation {marker}",
+            )
+        )
 
 
 def build_world(session: Session) -> World:
@@ -520,8 +651,14 @@ ARGUMENT_MODELS = {
     "contract_id": "Contract",
     "consultation_id": "Consultation",
     "request_id": "VisitRequest",
+    "attachment_id": "VisitRequestAttachment",
+    "statutory_request_id": "StatutoryRequest",
+    "acfi_plan_id": "AcfiPlan",
+    "acfi_day_id": "AcfiDay",
 }
 ENUMERATED_ARGUMENTS = {"kind": ["positions", "agents", "exits"], "fmt": ["csv", "xlsx"]}
+# Staff screens no employer account opens at all (403 to every method, exports included).
+STAFF_ONLY_PREFIXES = ("/consultations/historique/",)
 
 
 def _forged_arguments(
@@ -631,6 +768,8 @@ def _sweep_rule(
             found = _markers_in(response.get_data(as_text=True), markers)
             if response.status_code < 400 and found:
                 report.leak(f"GET {rule.rule} shows {found}")
+        if rule.rule.startswith(STAFF_ONLY_PREFIXES):
+            _try(report, web, rule.rule, methods)
         if (
             "POST" in methods
             and view is not None
@@ -660,6 +799,8 @@ def _sweep_rule(
                 found = _markers_in(response_text(response), markers)
                 if response.status_code < 400 and found:
                     report.leak(f"GET {url} shows {found}")
+            if url.startswith(STAFF_ONLY_PREFIXES):
+                _try(report, web, url, methods)
         return
     combos = _forged_arguments(rule, forbidden, context["visible"], context)
     if combos is None:
@@ -766,8 +907,23 @@ def _sweep_api_rule(
         return
     if "PUT" in methods and re.search(r"<(?:\w+:)?pk>$", base):
         _api_put_foreign_lists(report, api, base, model, lists, context or {})
-    for pk in forbidden[model][:3]:
-        url = re.sub(r"<(?:\w+:)?pk>", str(pk), base)
+    urls = [re.sub(r"<(?:\w+:)?pk>", str(pk), base) for pk in forbidden[model][:3]]
+    # Other arguments of an action (``attachment/<attachment_id>``): forbidden ids, also under
+    # one of the caller's own records (a forged pair).
+    by_name = {m.__name__: m for m in forbidden}
+    own = (context or {}).get("visible", {}).get(model, [])[:1]
+    for name in sorted(set(rule.arguments) - {"pk"}):
+        if name not in ARGUMENT_MODELS:
+            continue
+        other = forbidden[by_name[ARGUMENT_MODELS[name]]][:2]
+        pattern = rf"<(?:\w+:)?{name}>"
+        urls = [re.sub(pattern, str(value), url) for url in urls for value in other]
+        urls += [
+            re.sub(pattern, str(value), re.sub(r"<(?:\w+:)?pk>", str(pk), base))
+            for pk in own
+            for value in other
+        ]
+    for url in urls:
         for method in sorted(methods):
             if method == "GET":
                 response = api.get(url)

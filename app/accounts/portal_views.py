@@ -16,6 +16,7 @@ from wtforms.validators import Length, Optional
 
 from app.accounts import services
 from app.accounts.forms import SecondaryAccountForm
+from app.core import paging
 from app.core.emails import EmailAddress
 from app.core.views import DELETE, READ, WRITE, AppModelView, ReadOnlyModelView, run_service
 from app.extensions import db
@@ -23,6 +24,7 @@ from app.referential import services as referential_services
 from app.referential.models import Collectivity, Contact, ContactFunction, HealthTeamMember
 from app.referential.views import CONTACT_LABELS
 from app.rules.errors import DomainError, FieldError
+from app.rules.names import name_key
 from app.security import Res
 from app.tenancy import current_scope
 from app.workforce.models import Agent
@@ -227,6 +229,10 @@ class MyHealthTeamView(ReadOnlyModelView):
     }
 
 
+# The sortable columns of « Comptes secondaires » (``?tri=...&ordre=desc``).
+SECONDARY_SORTS = ("nom", "email", "agents", "actif")
+
+
 class SecondaryAccountsView(BaseView):
     """« Mon compte › Comptes secondaires »: create, edit, delete, assign agents (primary only)."""
 
@@ -255,11 +261,25 @@ class SecondaryAccountsView(BaseView):
         self._guard()
         memberships = services.secondary_memberships()
         counts = services.assignment_counts([m.user_id for m in memberships])
+        # A collectivity has a handful of secondary accounts: read at once (two queries), sorted
+        # French style and paged here.
+        listing = paging.listing(SECONDARY_SORTS, "nom")
+        keys = {
+            "nom": lambda m: (name_key(m.user.last_name, m.user.first_name), m.user_id),
+            "email": lambda m: ((m.user.email or "").lower(), m.user_id),
+            "agents": lambda m: (counts.get(m.user_id, 0), m.user_id),
+            "actif": lambda m: (not m.user.active, m.user_id),
+        }
+        ordered = sorted(memberships, key=keys[listing.sort], reverse=listing.descending)
         return self.render_template(
             "accounts/secondary_list.html",
             title="Comptes secondaires",
-            memberships=memberships,
+            memberships=ordered[listing.offset : listing.offset + listing.size],
             counts=counts,
+            listing=listing,
+            page=listing.page,
+            pages=listing.pages(len(memberships)),
+            total=len(memberships),
         )
 
     @expose("/nouveau", methods=["GET", "POST"])

@@ -38,6 +38,7 @@ COMMON_LABELS: dict[str, str] = {
     "name": "Nom",
     "label": "Libellé",
     "code": "Code",
+    "is_confidential": "Confidentielle",
 }
 
 # Columns no screen or resource shows (bookkeeping), named for the audit log.
@@ -86,6 +87,14 @@ EXTRA_COLUMN_LABELS: dict[str, dict[str, str]] = {
         "description": "Précision",
     },
     "collectivity": {"personal_data_erased_on": "Données personnelles effacées le"},
+    "visit_request_attachment": {
+        "visit_request_id": "Demande de visite",
+        "nature_id": "Nature du document",
+        "filename": "Nom du fichier",
+        "stored_path": "Fichier déposé",
+        "size": "Taille (octets)",
+        "uploaded_by_id": "Déposé par",
+    },
     "staged_agent_change": {
         "field": "Champ",
         "old_value": "Ancienne valeur",
@@ -106,6 +115,7 @@ MODEL_LABELS: dict[str, str] = {
     "staged_agent_change": "Modification d'agent en attente de validation",
     "plage_refusal": "Refus de plage",
     "agent_assignment": "Agent confié à un compte secondaire",
+    "visit_request_attachment": "Pièce jointe d'une demande de visite",
 }
 
 

@@ -38,16 +38,21 @@ class _Line:
 
 
 def iter_csv(
-    header: Sequence[str], rows: Iterable[Sequence[Cell]], *, delimiter: str = ";"
+    header: Sequence[str],
+    rows: Iterable[Sequence[Cell]],
+    *,
+    delimiter: str = ";",
+    bom: bool = True,
 ) -> Iterator[bytes]:
-    """Yield a CSV file line by line: UTF-8 with a BOM (Excel reads the accents), CRLF line
-    ends, ``delimiter`` between cells, every cell neutralised by ``safe_cell``."""
+    """Yield a CSV file line by line: UTF-8 with a BOM (Excel reads the accents; ``bom=False``
+    for a command's standard output, read by programs), CRLF line ends, ``delimiter`` between
+    cells, every cell neutralised by ``safe_cell``."""
     line = _Line()
     writer = csv.writer(line, delimiter=delimiter, lineterminator="\r\n")
     first = True
     for cells in _chain(header, rows):
         writer.writerow([safe_cell(cell) for cell in cells])
-        chunk = (_BOM if first else "") + line.text
+        chunk = (_BOM if first and bom else "") + line.text
         line.text = ""
         first = False
         yield chunk.encode("utf-8")

@@ -54,6 +54,8 @@ class AppointmentSchema(Schema):
     visit_type = fields.Function(lambda appointment: appointment.visit_type.code)
     status = fields.Function(lambda appointment: appointment.status.name)
     comment = fields.String(allow_none=True)
+    # Always false for an employer: it never reads a confidential appointment (SPEC E7).
+    confidential = fields.Boolean(attribute="is_confidential")
 
 
 class AppointmentDetailSchema(AppointmentSchema):
@@ -65,6 +67,13 @@ def _json() -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise DomainError("Le corps de la requête doit être un objet JSON.")
     return payload
+
+
+def _flag(value: Any) -> bool:
+    """A JSON boolean (true/false, or absent); anything else is refused in French."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise DomainError("confidential doit valoir true ou false.")
 
 
 class PlageApi(AppModelRestApi):
@@ -192,8 +201,9 @@ class PlageApi(AppModelRestApi):
     @safe
     @permission_name("book")
     def book(self, pk: int) -> Any:
-        """Book an agent: {agent_id, visit_type, comment} -> 201 with the appointment; 409 when
-        no capacity is left; 404 when the plage is not visible to the caller.
+        """Book an agent: {agent_id, visit_type, comment, confidential} -> 201 with the
+        appointment; 409 when no capacity is left; 404 when the plage is not visible to the
+        caller. ``confidential`` (a visit the agent asked for himself, SPEC E7) is staff only.
         ---
         post:
           responses:
@@ -217,6 +227,7 @@ class PlageApi(AppModelRestApi):
                 payload.get("agent_id"),
                 reference_code(VisitType, visit_type, "visit_type") if visit_type else "",
                 payload.get("comment"),
+                confidential=_flag(payload.get("confidential")),
             )
             self._commit()
         except services.SlotFull as error:
@@ -277,10 +288,20 @@ class AppointmentApi(AppModelRestApi):
         "cancelled_at": "Annulé le",
         "convocation_sent_at": "Convocation envoyée le",
         "attendance_recorded_at": "Présence saisie le",
+        "is_confidential": "Confidentielle",
     }
     method_permission_name = {**AppModelRestApi.method_permission_name, "cancel": BOOK}
     base_permissions = ["can_read", "can_book"]
-    list_columns = ["id", "plage_id", "agent_id", "starts_at", "status", "comment"]
+    # ``is_confidential`` is listed so that the page loads it with the rows (the schema reads it).
+    list_columns = [
+        "id",
+        "plage_id",
+        "agent_id",
+        "starts_at",
+        "status",
+        "comment",
+        "is_confidential",
+    ]
     show_columns = list_columns
     search_columns = ["plage_id", "agent_id", "starts_at", "status"]
     order_columns = ["starts_at"]

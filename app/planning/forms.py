@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, Select2Widget
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -98,6 +99,27 @@ class BookingForm(FlaskForm):
         "Commentaire", validators=[Optional(), Length(max=1000)], widget=BS3TextAreaFieldWidget()
     )
     confirm = HiddenField()
+
+
+class StaffBookingForm(FlaskForm):
+    """The secretariat books an agent of a collectivity the plage is open to (SPEC D2, E7)."""
+
+    agent_id = SelectField(
+        "Agent", coerce=int, validators=[InputRequired(REQUIRED)], widget=ChoiceWidget()
+    )
+    visit_type = SelectField(
+        "Nature de la visite",
+        validators=[InputRequired(REQUIRED)],
+        widget=ChoiceWidget(select2=False),
+    )
+    comment = TextAreaField(
+        "Commentaire", validators=[Optional(), Length(max=1000)], widget=BS3TextAreaFieldWidget()
+    )
+    confidential = BooleanField(
+        "Visite confidentielle (demandée par l'agent lui-même)",
+        description="L'employeur n'en est jamais informé : ni ligne, ni e-mail, ni fiche ; "
+        "la place apparaît simplement comme prise.",
+    )
 
 
 class ReasonForm(FlaskForm):

@@ -4,8 +4,21 @@ Europe/Paris (naive datetimes)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, and_, or_, select, text
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.model import Base
@@ -25,6 +38,8 @@ from app.workforce.models import Agent
 class PlageNature(LabelledEnum):
     medecin = "Médecin"
     infirmier = "Infirmier(ère)"
+    # The approved doctor's plages (statutory medicine, issue 13); a short code keeps the column.
+    agree = "Médecin agréé"
 
 
 class PlageState(LabelledEnum):
@@ -104,8 +119,10 @@ class Plage(Base):
         served = select(office_collectivity.c.office_id).where(
             office_collectivity.c.collectivity_id == scope.collectivity_id
         )
+        # A confidential appointment never makes a plage visible (SPEC E7).
         with_mine = select(Appointment.plage_id).where(
-            Appointment.collectivity_id == scope.collectivity_id
+            Appointment.collectivity_id == scope.collectivity_id,
+            Appointment.is_confidential.is_(False),
         )
         return or_(
             and_(cls.state == PlageState.reservee, cls.reserved_for_id == scope.collectivity_id),
@@ -173,10 +190,19 @@ class Appointment(TenantMixin, Base):
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
     convocation_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     attendance_recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # A visit the agent asked for himself (SPEC E7): booked by the staff only, it never reaches
+    # the employer (no line, no e-mail); its unit is held, counted as taken and shown to no one.
+    is_confidential: Mapped[bool] = mapped_column(Boolean, default=False)
 
     plage: Mapped[Plage] = relationship(back_populates="appointments", lazy="joined")
     agent: Mapped[Agent] = relationship(lazy="joined")
     visit_type: Mapped[VisitType] = relationship(lazy="joined")
+
+    @classmethod
+    def tenant_criteria(cls, scope: Scope) -> Any:
+        """The collectivity's (a secondary account: its agents') appointments, never a
+        confidential one (SPEC E7): no screen, API, export, count or dropdown shows it."""
+        return and_(super().tenant_criteria(scope), cls.is_confidential.is_(False))
 
     @property
     def is_active(self) -> bool:

@@ -229,9 +229,28 @@ def lock_plage(plage_id: int) -> None:
         raise TenantViolation()
 
 
-def book(plage_id: int, agent_id: int, visit_type_code: str, comment: str | None) -> Appointment:
-    """Book an agent into the first free unit of a plage. The caller commits (or rolls back)."""
+CONFIDENTIAL_STAFF_ONLY = (
+    "Seul le service de médecine préventive enregistre une visite confidentielle "
+    "(demandée par l'agent lui-même)."
+)
+
+
+def book(
+    plage_id: int,
+    agent_id: int,
+    visit_type_code: str,
+    comment: str | None,
+    *,
+    confidential: bool = False,
+) -> Appointment:
+    """Book an agent into the first free unit of a plage. The caller commits (or rolls back).
+
+    A confidential appointment (SPEC E7: asked by the agent himself) is booked by the staff
+    only; the employer never reads it and receives no e-mail about it: its unit is held like
+    any unit the employer does not hold."""
     scope = current_scope()
+    if confidential and not scope.unrestricted:
+        raise FieldError(CONFIDENTIAL_STAFF_ONLY, "confidential")
     lock_plage(plage_id)
     # Each row once: the plage (its office, not whom the office serves), then the agent with
     # whether a contract runs on the plage's day (an EXISTS, not his contracts).
@@ -308,6 +327,7 @@ def book(plage_id: int, agent_id: int, visit_type_code: str, comment: str | None
             if plage.state is PlageState.convocation
             else AppointmentStatus.reservee,
             booked_by_id=scope.user_id,
+            is_confidential=bool(confidential),
         )
         try:
             with db.session.begin_nested():
@@ -331,7 +351,10 @@ def _notify_employer_action(
     action: str, appointment: Appointment, plage: Plage, agent: Agent
 ) -> None:
     """Tell the collectivity's convocation contact and the secretariat what the employer did
-    (SPEC A6). The messages leave at the commit: a refused or rolled-back action sends none."""
+    (SPEC A6). The messages leave at the commit: a refused or rolled-back action sends none.
+    A confidential appointment is never announced (SPEC E7)."""
+    if appointment.is_confidential:
+        return
     subject, template = _EMPLOYER_ACTION_MAILS[action]
     with system_scope():
         collectivity = db.session.get(Collectivity, appointment.collectivity_id)
@@ -454,13 +477,15 @@ def cancel_appointment(appointment_id: int, reason: str | None = None) -> Appoin
 
 def convoke(plage_id: int) -> int:
     """Validate a plage's bookings: the plage becomes a convocation, locked for employers, and
-    each collectivity's convocation contact receives the list of its convoked agents."""
+    each collectivity's convocation contact receives the list of its convoked agents (never a
+    confidential one, whom the secretariat convokes itself). Returns the agents convoked."""
     plage = db.session.get(Plage, plage_id)
     if plage is None:
         raise TenantViolation()
     new_state = rules.transition(plage.state.rule, rules.PlageEvent.CONVOKE)
     plage.state = PlageState[new_state.value]
     by_collectivity: dict[int, list[Appointment]] = defaultdict(list)
+    confidential = 0  # convoked by the secretariat itself: the employer never hears of it (E7)
     for appointment in plage.appointments:
         if appointment.status is AppointmentStatus.reservee:
             appointment.status = AppointmentStatus.convoquee
@@ -468,7 +493,10 @@ def convoke(plage_id: int) -> int:
             appointment.status is AppointmentStatus.convoquee
             and appointment.convocation_sent_at is None
         ):
-            by_collectivity[appointment.collectivity_id].append(appointment)
+            if appointment.is_confidential:
+                confidential += 1
+            else:
+                by_collectivity[appointment.collectivity_id].append(appointment)
     for collectivity_id, appointments in by_collectivity.items():
         collectivity = db.session.get(Collectivity, collectivity_id)
         recipient = collectivity.convocation_email
@@ -486,7 +514,7 @@ def convoke(plage_id: int) -> int:
         for appointment in appointments:
             appointment.convocation_sent_at = utcnow()
     db.session.flush()
-    return sum(len(a) for a in by_collectivity.values())
+    return sum(len(a) for a in by_collectivity.values()) + confidential
 
 
 def cancel_plage(plage_id: int, reason: str) -> int:
@@ -510,7 +538,8 @@ def cancel_plage(plage_id: int, reason: str) -> int:
             appointment.status = AppointmentStatus.annulee
             appointment.cancelled_at = clock.now_local()
             appointment.cancellation_reason = reason
-            by_collectivity[appointment.collectivity_id].append(appointment)
+            if not appointment.is_confidential:  # the employer never hears of it (SPEC E7)
+                by_collectivity[appointment.collectivity_id].append(appointment)
     for collectivity_id, appointments in by_collectivity.items():
         collectivity = db.session.get(Collectivity, collectivity_id)
         recipient = collectivity.convocation_email if collectivity else None
@@ -551,9 +580,14 @@ def stranded_collectivities(plage_ids: list[int]) -> dict[int, list[str]]:
     if not plage_ids:
         return {}
     db.session.flush()
+    # A confidential appointment needs no plage its employer reads (SPEC E7).
     rows = db.session.execute(
         select(Appointment.plage_id, Appointment.collectivity_id)
-        .where(Appointment.plage_id.in_(plage_ids), Appointment.status.in_(ACTIVE_STATUSES))
+        .where(
+            Appointment.plage_id.in_(plage_ids),
+            Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.is_confidential.is_(False),
+        )
         .distinct()
     ).all()
     stranded: dict[int, list[str]] = defaultdict(list)

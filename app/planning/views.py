@@ -20,7 +20,7 @@ from app.core.views import DELETE, READ, WRITE, run_service
 from app.extensions import db
 from app.planning import services
 from app.planning.exports import plages_export, plages_statement
-from app.planning.forms import BookingForm, PeriodForm, PlageForm, ReasonForm
+from app.planning.forms import BookingForm, PeriodForm, PlageForm, ReasonForm, StaffBookingForm
 from app.planning.models import (
     Appointment,
     AppointmentStatus,
@@ -37,6 +37,7 @@ from app.referential.models import (
     VisitType,
 )
 from app.rules.errors import DomainError
+from app.rules.names import name_key
 from app.rules.planning import visit_phrase
 from app.security import Res
 from app.workforce import agents as agent_services
@@ -85,13 +86,14 @@ def _period() -> tuple[PeriodForm, dt.date, dt.date, bool]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _bookable_agents(day: dt.date) -> list[tuple[int, str]]:
-    """The collectivity's agents with a position on that day (SPEC D2)."""
+def _bookable_agents(day: dt.date, collectivity_id: int | None = None) -> list[tuple[int, str]]:
+    """The collectivity's agents with a position on that day (SPEC D2); for the staff, those
+    of the collectivity chosen."""
+    query = select(Agent).where(agent_services.active_clause(day))
+    if collectivity_id is not None:
+        query = query.where(Agent.collectivity_id == collectivity_id)
     agents = db.session.scalars(
-        select(Agent)
-        .where(agent_services.active_clause(day))
-        .options(selectinload(Agent.contracts))
-        .order_by(*agent_services.NAME_ORDER)
+        query.options(selectinload(Agent.contracts)).order_by(*agent_services.NAME_ORDER)
     )
     # The drop-down's search box ignores case and accents (select2): the birth name a usage
     # name hides is in the label so that it finds the agent by either name.
@@ -311,6 +313,7 @@ class PlagesView(BaseView):
         "export": READ,
         "detail": READ,
         "new": WRITE,
+        "book": WRITE,
         "convoke": WRITE,
         "reservation": WRITE,
         "attendance": WRITE,
@@ -478,6 +481,58 @@ class PlagesView(BaseView):
                 AppointmentStatus.absence_injustifiee,
             ],
             collectivities=plage.office.served_collectivities,
+        )
+
+    @expose("/<int:plage_id>/rendez-vous", methods=["GET", "POST"])
+    @has_access
+    def book(self, plage_id: int) -> Any:
+        """The secretariat books an agent of a collectivity the plage is open to, confidential
+        when the agent asked for the visit himself (SPEC E7: the employer never hears of it)."""
+        plage = db.session.get(Plage, plage_id)
+        if plage is None:
+            abort(404)
+        collectivities = (
+            [plage.reserved_for]
+            if plage.reserved_for is not None
+            else sorted(plage.office.served_collectivities, key=lambda c: (name_key(c.name), c.id))
+        )
+        chosen = _int_arg("collectivite")
+        if chosen not in {c.id for c in collectivities}:
+            chosen = collectivities[0].id if len(collectivities) == 1 else None
+        form = StaffBookingForm()
+        form.agent_id.choices = _bookable_agents(plage.day, chosen) if chosen else []
+        form.visit_type.choices = _visit_types()
+        if chosen and request.method == "POST" and form.validate_on_submit():
+            _fresh_transaction()
+            booked = run_service(
+                lambda: services.book(
+                    plage_id,
+                    form.agent_id.data,
+                    form.visit_type.data,
+                    form.comment.data,
+                    confidential=bool(form.confidential.data),
+                ),
+                form,
+            )
+            if booked:
+                flash(
+                    "Rendez-vous confidentiel réservé : l'employeur n'en est pas informé."
+                    if form.confidential.data
+                    else "Rendez-vous réservé.",
+                    "success",
+                )
+                return redirect(url_for("PlagesView.detail", plage_id=plage_id))
+            plage = db.session.get(Plage, plage_id)
+            if plage is None:
+                abort(404)
+        return self.render_template(
+            "planning/staff_booking_form.html",
+            title="Réserver un rendez-vous",
+            form=form,
+            plage=plage,
+            free=services.free_capacity(plage),
+            collectivities=collectivities,
+            chosen=chosen,
         )
 
     @expose("/<int:plage_id>/convoquer", methods=["POST"])

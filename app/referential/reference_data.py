@@ -334,6 +334,34 @@ def _tariffs() -> list[TariffRow]:
         ),
         TariffRow("msc_report", "", "Rapport écrit hors expertise", "100", "€", P2025, TASSIN),
         TariffRow("msc_report", "", "Rapport écrit hors expertise", "80", "€", P2022, OULLINS),
+        # Statutory medicine (issue 13): the report's points, the unjustified absence's points
+        # and price (DOMAIN.md §3: « coef. 1 », billed as a control visit — an assumption).
+        TariffRow(
+            "msc_report_points", "", "Rapport écrit hors expertise", "1", "point", P2025, TASSIN
+        ),
+        TariffRow(
+            "msc_report_points", "", "Rapport écrit hors expertise", "1", "point", P2022, OULLINS
+        ),
+        TariffRow("msc_absence_points", "", "Absence injustifiée", "1", "point", P2025, TASSIN),
+        TariffRow("msc_absence_points", "", "Absence injustifiée", "1", "point", P2022, OULLINS),
+        TariffRow(
+            "msc_absence_price",
+            "",
+            "Absence injustifiée au-delà du quota",
+            "100",
+            "€",
+            P2025,
+            ASSUMPTION,
+        ),
+        TariffRow(
+            "msc_absence_price",
+            "",
+            "Absence injustifiée au-delà du quota",
+            "90",
+            "€",
+            P2022,
+            ASSUMPTION,
+        ),
         TariffRow(
             "legal_advice_flat",
             "",
@@ -561,5 +589,37 @@ def seed_reference_data(session: Session) -> dict[str, int]:
         )
         count += 1
     added["tarifs"] = count
+    added["règles de périodicité"] = _seed_periodicity_rules(session)
     session.flush()
     return added
+
+
+def _seed_periodicity_rules(session: Session) -> int:
+    """The dated periodicity rules of DOMAIN.md §5 (app.rules.periodicity), by natural key."""
+    from app.referential.models import Regime
+    from app.rules.periodicity import DEFAULT_PERIODICITY_RULES
+    from app.visits.due_models import PeriodicityRuleRecord, Population
+
+    rows = select(
+        PeriodicityRuleRecord.regime,
+        PeriodicityRuleRecord.population,
+        PeriodicityRuleRecord.valid_from,
+    )
+    have = {(r.name, p.name, f) for r, p, f in session.execute(rows)}
+    count = 0
+    for rule in DEFAULT_PERIODICITY_RULES:
+        if (rule.regime, rule.population, rule.valid_from) in have:
+            continue
+        session.add(
+            PeriodicityRuleRecord(
+                regime=Regime[rule.regime],
+                population=Population[rule.population],
+                months=rule.months,
+                intermediate_months=rule.intermediate_months,
+                valid_from=rule.valid_from,
+                valid_to=rule.valid_to,
+                legal_reference=rule.legal_reference,
+            )
+        )
+        count += 1
+    return count

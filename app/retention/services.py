@@ -10,6 +10,8 @@ personal data of its agents are irreversibly anonymised, and the collectivity is
   anonymous agent (activity statistics, the per-act billing of later issues);
 - staged employer changes of those agents: deleted (their old / new values are names, INS);
 - appointments: the free texts (comment, cancellation reason) are cleared;
+- visit requests: their free texts (exposure, information, language, refusal reason) and
+  details are cleared; the type, dates and state stay;
 - contacts of the collectivity (persons: names, e-mails, phones): deleted;
 - the e-mails of the outbox folder that name an agent or are addressed to a contact: deleted;
 - the audit log: the values recorded for those rows (agents, staged changes, appointments,
@@ -18,8 +20,10 @@ personal data of its agents are irreversibly anonymised, and the collectivity is
   the run writes one audit entry per collectivity, with counts only.
 
 Kept: the collectivity's legal identity (name, SIRET, SIREN, addresses, its generic phone and
-e-mail, membership dates). No file is uploaded yet (``UPLOAD_DIR`` is unused); the visits
-issue adds its documents here.
+e-mail, membership dates).
+- uploaded files: the visit requests' attachments (rows and files) and the uploaded visit
+  sheets (the file; the consultation then falls back to the generated sheet, which prints the
+  anonymous agent). The files are deleted after the commit that removes their rows.
 
 Accounting law (Code de commerce art. L123-22, 10 years; CGCT / instruction M57 for public
 bodies; LPF art. L102 B): when billing lands, invoices and their lines stay untouched — number,
@@ -44,7 +48,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, delete, select, update
 
-from app.core import audit
+from app.core import audit, files
 from app.core.audit import AuditLog
 from app.core.mail import read_outbox
 from app.extensions import db
@@ -54,6 +58,9 @@ from app.referential.models import Collectivity, Contact
 from app.rules import retention as rules
 from app.rules.names import agent_name_keys
 from app.tenancy import system_scope
+from app.visits import attachments
+from app.visits.consultation_models import Consultation
+from app.visits.models import VisitRequest, VisitRequestAttachment
 from app.workforce.models import Agent, StagedAgentChange
 
 ERASED = "[effacé]"
@@ -90,6 +97,7 @@ COUNT_LABELS = {
     "contacts": "contacts effacés",
     "journal": "entrées du journal expurgées",
     "courriels": "courriels effacés",
+    "fichiers": "fichiers supprimés",
 }
 
 
@@ -106,6 +114,7 @@ class CollectivityErasure:
     contacts: int = 0
     audit_entries: int = 0
     outbox_messages: int = 0
+    files: int = 0
 
     def counts(self) -> dict[str, int]:
         return {
@@ -115,6 +124,7 @@ class CollectivityErasure:
             "contacts": self.contacts,
             "journal": self.audit_entries,
             "courriels": self.outbox_messages,
+            "fichiers": self.files,
         }
 
     @property
@@ -123,7 +133,8 @@ class CollectivityErasure:
             f"{self.name} (fin d'adhésion le {self.membership_end:%d/%m/%Y}) : "
             f"{self.agents} agent(s), {self.staged_changes} modification(s), "
             f"{self.appointments} rendez-vous, {self.contacts} contact(s), "
-            f"{self.audit_entries} entrée(s) du journal, {self.outbox_messages} courriel(s)"
+            f"{self.audit_entries} entrée(s) du journal, {self.outbox_messages} courriel(s), "
+            f"{self.files} fichier(s)"
         )
 
 
@@ -188,6 +199,8 @@ def erase_collectivity(ctx: JobContext, report: CollectivityErasure) -> None:
             execution_options={"synchronize_session": False},
         )
     report.contacts = len(contact_ids)
+    stored = _drop_uploaded_files(collectivity_id)
+    report.files = len(stored)
     db.session.execute(
         update(Collectivity)
         .where(Collectivity.id == collectivity_id)
@@ -202,6 +215,31 @@ def erase_collectivity(ctx: JobContext, report: CollectivityErasure) -> None:
         details={"fin_adhesion": report.membership_end, **report.counts()},
     )
     ctx.end_batch()
+    if not ctx.dry_run:
+        for relative in stored:
+            files.delete(relative)
+
+
+def _drop_uploaded_files(collectivity_id: int) -> list[str]:
+    """Remove the rows that point at the collectivity's uploaded files; returns those files
+    (deleted by the caller once the rows' removal is committed)."""
+    stored = attachments.stored_paths([collectivity_id])
+    no_sync = {"synchronize_session": False}
+    db.session.execute(
+        delete(VisitRequestAttachment).where(
+            VisitRequestAttachment.collectivity_id == collectivity_id
+        ),
+        execution_options=no_sync,
+    )
+    db.session.execute(
+        update(Consultation)
+        .where(
+            Consultation.collectivity_id == collectivity_id, Consultation.sheet_path.is_not(None)
+        )
+        .values(sheet_path=None),
+        execution_options=no_sync,
+    )
+    return stored
 
 
 def _erase_agents(ids: list[int], today: dt.date) -> dict[str, int]:
@@ -228,6 +266,14 @@ def _erase_agents(ids: list[int], today: dt.date) -> dict[str, int]:
             delete(StagedAgentChange).where(StagedAgentChange.id.in_(change_ids)),
             execution_options=no_sync,
         )
+    db.session.execute(
+        update(VisitRequest)
+        .where(VisitRequest.agent_id.in_(ids))
+        .values(
+            other_exposure=None, information=None, language=None, refusal_reason=None, details={}
+        ),
+        execution_options=no_sync,
+    )
     if appointment_ids:
         db.session.execute(
             update(Appointment)

@@ -180,3 +180,211 @@ def next_due(
         rule,
         f"Dernière visite le {format_date(last_visit)} ; {describe_rule(rule)}",
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# The due list (SPEC E3): every due visit of an agent as of a date, each with its explanation
+# ----------------------------------------------------------------------------------------------
+
+KIND_PERIODIC = "periodique"
+KIND_INTERMEDIATE = "intermediaire"
+KIND_CERTIFICATE = "certificat"
+KIND_DOCTOR = "medecin"
+CERTIFICATE = "certificat"
+
+# Assumption (DOMAIN.md §5 « the last honoured visit that counts »): the visits with an opinion
+# on the worker's fitness or follow-up count; a pre-resumption, end-of-career or post-exposure
+# visit does not replace the periodic one, nor a deferred opinion (not given yet).
+COUNTING_VISIT_TYPES: frozenset[str] = frozenset(
+    {"embauche", "periodique", "mi_carriere", "reprise", "occasionnelle"}
+)
+NOT_COUNTING_OUTCOMES: frozenset[str] = frozenset({"avis_differe"})
+# Aptitude opinions (before the certificate rule): they count as the certificate for its term.
+APTITUDE_OUTCOMES: frozenset[str] = frozenset({"apte", "apte_restrictions"})
+# From the certificate rule on, a visit concluded without contra-indication delivers it.
+CERTIFICATE_OUTCOMES: frozenset[str] = frozenset({"apte", "apte_restrictions", "attestation_suivi"})
+
+
+@dataclass(frozen=True)
+class Visit:
+    """An honoured visit of an agent, as plain values."""
+
+    visit_date: date
+    visit_type: str
+    outcome: str
+    by_doctor: bool = True
+    next_visit_on: date | None = None
+    is_smp: bool = False
+
+
+@dataclass(frozen=True)
+class AgentFacts:
+    """What an agent's due dates depend on, as of the evaluation date.
+
+    ``level`` is the follow-up of his positions (raised by declared situations);
+    ``certificate_since`` the day from which a certificate is required (None: not required);
+    ``visits`` his honoured visits, any order.
+    """
+
+    regime: str
+    entry_date: date
+    level: FollowUp = FollowUp.SI
+    particular_surveillance: bool = False
+    certificate_since: date | None = None
+    certificate_risks: tuple[str, ...] = ()
+    visits: tuple[Visit, ...] = ()
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One row of the due list: kind, date, legal reference and French explanation."""
+
+    kind: str
+    due_on: date
+    legal_reference: str
+    explanation: str
+
+
+def counts_for_periodicity(visit: Visit) -> bool:
+    """Does a visit restart the periodicity clock?
+
+    Source: DOMAIN.md §5 (« date of the last honoured visit that counts »); assumption listed
+    in COUNTING_VISIT_TYPES / NOT_COUNTING_OUTCOMES.
+    """
+    return visit.visit_type in COUNTING_VISIT_TYPES and visit.outcome not in NOT_COUNTING_OUTCOMES
+
+
+def gives_certificate(visit: Visit, rule: PeriodicityRule) -> bool:
+    """Does a visit give (or count as) the attestation de non contre-indication?
+
+    Source: décret n° 2025-355 du 18 avril 2025 (art. R4624-23 code du travail): an aptitude
+    opinion issued before the rule's start counts as the certificate for its term; from then
+    on, a visit concluded without contra-indication delivers it (DOMAIN.md §4).
+    """
+    if rule.valid_from is not None and visit.visit_date < rule.valid_from:
+        return visit.outcome in APTITUDE_OUTCOMES
+    return visit.outcome in CERTIFICATE_OUTCOMES
+
+
+def _latest(visits: Sequence[Visit]) -> Visit | None:
+    return max(visits, key=lambda v: v.visit_date, default=None)
+
+
+def due_items(
+    facts: AgentFacts,
+    evaluated_on: date,
+    rules: Sequence[PeriodicityRule] = DEFAULT_PERIODICITY_RULES,
+) -> list[DueItem]:
+    """The due visits of an agent evaluated on a date, each explained: periodic (or the date the
+    doctor set, never beyond the legal maximum), intermediate (public SMP, private SIR) and
+    certificate renewal.
+
+    Source: décret n° 85-603 art. 20-21, décret n° 2025-1193 du 8 décembre 2025 (public), code
+    du travail R4624-16 to R4624-28 (private), décret n° 2025-355 (certificates) — DOMAIN.md
+    §4-§5. Visits after the evaluation date are ignored; an agent never seen is due from his
+    entry date. Raises DomainError when no rule (or several) is in force.
+    """
+    visits = tuple(
+        v for v in facts.visits if v.visit_date <= evaluated_on and counts_for_periodicity(v)
+    )
+    latest = _latest(visits)
+    surveillance = facts.particular_surveillance or bool(latest and latest.is_smp)
+    population = population_of(
+        regime=facts.regime, level=facts.level, particular_surveillance=surveillance
+    )
+    rule = rule_on(rules, facts.regime, population, evaluated_on)
+    items: list[DueItem] = []
+    described = describe_rule(rule)
+    if latest is None:
+        items.append(
+            DueItem(
+                KIND_PERIODIC,
+                facts.entry_date,
+                rule.legal_reference,
+                f"Jamais vu depuis son entrée le {format_date(facts.entry_date)} ; {described}",
+            )
+        )
+    else:
+        # With an intermediate visit, the doctor's visit restarts the clock; the visit between
+        # (a nurse's) is the intermediate one.
+        doctors = [v for v in visits if v.by_doctor] if rule.intermediate_months else []
+        anchor = _latest(doctors) or latest
+        legal = add_months(anchor.visit_date, rule.months)
+        fact = f"Dernière visite le {format_date(anchor.visit_date)}"
+        doctor_on = latest.next_visit_on
+        if doctor_on is not None and doctor_on > latest.visit_date and doctor_on < legal:
+            items.append(
+                DueItem(
+                    KIND_DOCTOR,
+                    doctor_on,
+                    rule.legal_reference,
+                    f"Dernière visite le {format_date(latest.visit_date)} ; prochaine visite "
+                    f"fixée par le médecin au {format_date(doctor_on)} (au plus tard le "
+                    f"{format_date(legal)} : {described})",
+                )
+            )
+        else:
+            if doctor_on is not None and doctor_on >= legal:
+                fact += (
+                    f" ; date fixée par le médecin ({format_date(doctor_on)}) ramenée au "
+                    "maximum légal"
+                )
+            items.append(
+                DueItem(KIND_PERIODIC, legal, rule.legal_reference, f"{fact} ; {described}")
+            )
+        intermediate = intermediate_visit_on(anchor.visit_date, rule)
+        since = [v for v in visits if v.visit_date > anchor.visit_date]
+        if intermediate is not None and anchor.by_doctor and not since and intermediate < legal:
+            items.append(
+                DueItem(
+                    KIND_INTERMEDIATE,
+                    intermediate,
+                    rule.legal_reference,
+                    f"Dernière visite médicale le {format_date(anchor.visit_date)} ; visite "
+                    f"intermédiaire au plus tard {_interval(rule.intermediate_months or 0)} "
+                    f"après ({rule.legal_reference})",
+                )
+            )
+    if facts.certificate_since is not None:
+        item = _certificate_item(facts, visits, evaluated_on, rules)
+        if item is not None:
+            items.append(item)
+    return items
+
+
+def _certificate_item(
+    facts: AgentFacts,
+    visits: Sequence[Visit],
+    evaluated_on: date,
+    rules: Sequence[PeriodicityRule],
+) -> DueItem | None:
+    found = [
+        r
+        for r in rules
+        if r.regime == facts.regime and r.population == CERTIFICATE and is_in_force(r, evaluated_on)
+    ]
+    if len(found) != 1:
+        return None  # no certificate before the decree (DOMAIN.md §4)
+    rule = found[0]
+    what = ", ".join(facts.certificate_risks) or "risque du poste"
+    described = describe_rule(rule)
+    last = _latest([v for v in visits if gives_certificate(v, rule)])
+    if last is None:
+        since = facts.certificate_since or facts.entry_date
+        if rule.valid_from is not None:
+            since = max(since, rule.valid_from)
+        return DueItem(
+            KIND_CERTIFICATE,
+            since,
+            rule.legal_reference,
+            f"Aucune attestation ni avis d'aptitude ({what}) : requise avant l'affectation ; "
+            f"{described}",
+        )
+    before = rule.valid_from is not None and last.visit_date < rule.valid_from
+    fact = "Avis d'aptitude" if before else "Attestation délivrée"
+    return DueItem(
+        KIND_CERTIFICATE,
+        add_months(last.visit_date, rule.months),
+        rule.legal_reference,
+        f"{fact} le {format_date(last.visit_date)} ({what}) ; {described}",
+    )

@@ -44,6 +44,20 @@ EMPLOYER_REASONS: dict[str, str] = {
 TEXT_MAX = 250
 LONG_TEXT_MAX = 2000
 
+# Attachments (SPEC E1): 5 PDFs at most, each of 1 MB at most; a dispense at hiring needs the
+# last « Attestation de suivi » among them (document nature code).
+MAX_ATTACHMENTS = 5
+ATTACHMENT_MAX_BYTES = 1024 * 1024
+ATTESTATION_NATURE = "attestation_suivi"
+DISPENSE_NEEDS_ATTESTATION = (
+    "Une demande de dispense nécessite la dernière attestation de suivi du salarié : "
+    "joignez-la en pièce jointe (nature « Attestation de suivi »)."
+)
+TOO_MANY_ATTACHMENTS = (
+    f"{MAX_ATTACHMENTS} pièces jointes au plus par demande : retirez-en pour n'en garder que "
+    f"{MAX_ATTACHMENTS}."
+)
+
 # Work-queue urgency: a doctor's deadline first, then a resumption, then the others.
 URGENCY_DEADLINE = 0
 URGENCY_RESUMPTION = 1
@@ -71,6 +85,10 @@ class RequestInput:
     information: str = ""
     interpreter: bool = False
     language: str = ""
+    # The natures (codes) of the attached files, one per file.
+    attachment_natures: tuple[str, ...] = ()
+    # Asked by the agent himself as confidential (SPEC E7): recorded by the staff only.
+    confidential: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,7 +129,7 @@ def _too_long(problems: Problems, name: str, value: str, limit: int) -> None:
 
 def check_request(data: RequestInput, today: dt.date) -> CheckedRequest | Problems:
     """The fields each type requires (SPEC E1): an embauche's dispense needs the last
-    attestation de suivi, a reprise the nature of the stoppage, a fin de carrière the retirement
+    attestation de suivi attached (its date is optional), at most 5 attachments, a reprise the nature of the stoppage, a fin de carrière the retirement
     date and the risk, an occasional visit who asks for it (the employer with one of three
     reasons and a comment, the doctor with the deadline of his previous opinion, which must not
     be past); « autre exposition » and the interpreter need their precision."""
@@ -141,6 +159,8 @@ def check_request(data: RequestInput, today: dt.date) -> CheckedRequest | Proble
             problems.add("other_exposure", "Précisez l'autre exposition.")
     if data.interpreter and not language:
         problems.add("language", "Précisez la langue de l'interprète.")
+    if len(data.attachment_natures) > MAX_ATTACHMENTS:
+        problems.add("attachments", TOO_MANY_ATTACHMENTS)
 
     details: dict[str, object] = {}
     urgency = URGENCY_RESUMPTION if kind in RESUMPTION_TYPES else URGENCY_NORMAL
@@ -148,13 +168,9 @@ def check_request(data: RequestInput, today: dt.date) -> CheckedRequest | Proble
     if kind == "embauche":
         details = {"dispense": data.dispense, "attestation_on": None}
         if data.dispense:
-            if data.attestation_on is None:
-                problems.add(
-                    "attestation_on",
-                    "Une demande de dispense nécessite la dernière attestation de suivi du "
-                    "salarié : indiquez sa date.",
-                )
-            elif data.attestation_on > today:
+            if ATTESTATION_NATURE not in data.attachment_natures:
+                problems.add("attachments", DISPENSE_NEEDS_ATTESTATION)
+            if data.attestation_on is not None and data.attestation_on > today:
                 problems.add("attestation_on", "La date de l'attestation de suivi est à venir.")
             details["attestation_on"] = _iso(data.attestation_on)
     elif kind in RESUMPTION_TYPES:
@@ -214,7 +230,10 @@ def describe_details(visit_type: str, details: dict[str, object]) -> list[tuple[
 
     if visit_type == "embauche" and details.get("dispense"):
         lines.append(("Demande de dispense d'embauche", "Oui"))
-        lines.append(("Dernière attestation de suivi du", day(details.get("attestation_on"))))
+        if details.get("attestation_on"):
+            lines.append(("Dernière attestation de suivi du", day(details.get("attestation_on"))))
+    for label, value in dict(details.get("precisions") or {}).items():  # type: ignore[call-overload]
+        lines.append((f"Précision du risque « {label} »", str(value)))
     if "stoppage_nature" in details:
         code = str(details.get("stoppage_nature") or "")
         lines.append(("Nature de l'arrêt de travail", STOPPAGE_NATURES.get(code, code)))

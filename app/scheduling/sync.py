@@ -4,8 +4,8 @@
    detected), by slices of ids: a slice only touches changes still pending;
 2. contracts whose end date has passed: a contract is running while ``end_date >= today``
    (``Contract.running_on``), so an ended contract is already closed for every screen and rule;
-   nothing is written — the step counts the contracts that ended since the previous sync, for
-   the digest (the visits issue adds « cancel the pending requests of agents who left » here);
+   the step counts the contracts that ended since the previous sync, for the digest, and
+   cancels the pending visit requests of agents who left (requesters e-mailed);
 3. each collectivity's digest e-mail of what changed (to its convocation contact), one per
    collectivity per run and only if something changed; a re-run skips those already sent.
 
@@ -35,6 +35,7 @@ from app.workforce.models import Agent, ChangeStatus, Contract, StagedAgentChang
 APPLIED = "modifications appliquées"
 CONFLICTS = "conflits"
 ENDED = "contrats terminés"
+REQUESTS_CANCELLED = "demandes de visite annulées (sortie)"
 DIGESTS = "récapitulatifs envoyés"
 NO_ADDRESS = "récapitulatifs sans destinataire"
 
@@ -88,6 +89,15 @@ def ended_contracts_step(ctx: JobContext) -> None:
     ctx.counts[ENDED] += (
         db.session.scalar(select(func.count(Contract.id)).where(*_ended(span))) or 0
     )
+    # SPEC C4: the pending visit requests of agents who left (every contract ended before
+    # today: an exit typed with a later date, the exits import) are cancelled, requesters told.
+    from app.visits.requests import cancel_for_exit, departed_with_pending, last_exit_date
+
+    for batch in ctx.batches(departed_with_pending(ctx.today)):
+        for agent_id in batch:
+            cancelled = cancel_for_exit(agent_id, last_exit_date(agent_id) or ctx.today)
+            if cancelled:  # counted only when it happens: most nights cancel nothing
+                ctx.counts[REQUESTS_CANCELLED] += cancelled
 
 
 @dataclass(frozen=True)
@@ -208,10 +218,18 @@ def _send_digest(ctx: JobContext, digest: Digest) -> None:
     ctx.mark_done(f"digest:{collectivity.id}")
 
 
+def due_dates_step(ctx: JobContext) -> None:
+    """Recompute every agent's due dates as of the job's day (SPEC E3, app.visits.due)."""
+    from app.visits.due import recompute_step
+
+    recompute_step(ctx)
+
+
 SYNC_STEPS: list[Callable[[JobContext], None]] = [
     apply_changes_step,
     ended_contracts_step,
     digest_step,
+    due_dates_step,
 ]
 
 

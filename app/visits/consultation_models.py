@@ -57,6 +57,8 @@ class Consultation(TenantMixin, Base):
         Index("ix_consultation_agent_date", "agent_id", "visit_date"),
         Index("ix_consultation_collectivity_available", "collectivity_id", "sheet_available_on"),
         Index("ix_consultation_professional_date", "professional_id", "visit_date"),
+        # The consultations history, newest first across collectivities (staff).
+        Index("ix_consultation_visit_date", "visit_date", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -7,16 +7,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import BooleanField, SelectField, TextAreaField
+from wtforms import BooleanField, FileField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from app import roles
-from app.core import clock
+from app.core import clock, files
 from app.core.views import READ, WRITE, ChoiceWidget, FrenchDateField, FrenchDateWidget, run_service
 from app.extensions import db
 from app.planning.models import Appointment, AppointmentStatus
@@ -102,22 +102,31 @@ def _int_arg(name: str) -> int | None:
 
 
 def _pdf(consultation: Consultation) -> Any:
-    response = make_response(sheets.sheet_pdf(consultation))
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{sheets.sheet_filename(consultation)}"'
+    # An uploaded sheet (UPLOAD_DIR) or the generated one: an attachment, never cached.
+    return files.download_response(
+        sheets.sheet_pdf(consultation), sheets.sheet_filename(consultation)
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
-class ConsultationsView(BaseView):
+class SheetUploadForm(FlaskForm):
+    sheet = FileField("Fiche de visite signée (PDF, 1 Mo au plus)")
+
+
+class ConsultationsView(files.UploadLimitMixin, BaseView):
     """« Consultations » of the health staff: the day's appointments per professional."""
 
     route_base = "/consultations"
     default_view = "index"
     class_permission_name = VISIT_DESK
-    method_permission_name = {"index": READ, "record": WRITE, "release": WRITE, "sheet": WRITE}
+    method_permission_name = {
+        "index": READ,
+        "record": WRITE,
+        "release": WRITE,
+        "sheet": WRITE,
+        "upload_sheet": WRITE,
+        "generated_sheet": WRITE,
+    }
+    upload_limits = {"upload_sheet": sheets.SHEET_MAX_BYTES + files.FORM_MARGIN_BYTES}
 
     @expose("/")
     @has_access
@@ -222,6 +231,42 @@ class ConsultationsView(BaseView):
             flash("Fiche publiée : l'employeur peut la lire dès aujourd'hui.", "success")
         return redirect(url_for("ConsultationDetailView.show", consultation_id=consultation_id))
 
+    @expose("/<int:consultation_id>/fiche", methods=["POST"])
+    @has_access
+    def upload_sheet(self, consultation_id: int) -> Any:
+        """Upload the visit sheet (a PDF) instead of the generated one (SPEC E5)."""
+        consultation = db.session.get(Consultation, consultation_id)
+        if consultation is None:
+            abort(404)
+        form = SheetUploadForm()
+        if form.validate_on_submit():
+            ran = run_service(lambda: sheets.upload_sheet(consultation, form.sheet.data))
+            if ran:
+                files.delete(ran.result)  # the sheet it replaces, once the change is committed
+                flash(
+                    "Fiche de visite déposée : l'employeur la télécharge à la place de la fiche "
+                    "générée, dès sa date de mise à disposition.",
+                    "success",
+                )
+        else:
+            flash("Le formulaire a expiré : rechargez la page et recommencez.", "danger")
+        return redirect(url_for("ConsultationDetailView.show", consultation_id=consultation_id))
+
+    @expose("/<int:consultation_id>/fiche-generee", methods=["POST"])
+    @has_access
+    def generated_sheet(self, consultation_id: int) -> Any:
+        """Drop the uploaded sheet: the generated one is served again."""
+        consultation = db.session.get(Consultation, consultation_id)
+        if consultation is None:
+            abort(404)
+        ran = run_service(lambda: sheets.remove_uploaded_sheet(consultation))
+        if ran:
+            files.delete(ran.result)
+            flash(
+                "La fiche déposée est retirée : la fiche générée est de nouveau servie.", "success"
+            )
+        return redirect(url_for("ConsultationDetailView.show", consultation_id=consultation_id))
+
     @expose("/<int:consultation_id>/fiche.pdf")
     @has_access
     def sheet(self, consultation_id: int) -> Any:
@@ -253,6 +298,8 @@ class ConsultationDetailView(BaseView):
             consultation=db.session.get(Consultation, consultation_id),
             notes=notes,
             today=clock.today(),
+            sheet_form=SheetUploadForm(),
+            sheet_max=files.human_size(sheets.SHEET_MAX_BYTES),
         )
 
 

@@ -186,6 +186,8 @@ def record_visit(appointment_id: int, data: VisitInput) -> Consultation:
         office=plage.office,
     )
     _apply(consultation, data)
+    # The visit of a confidential appointment is confidential (SPEC E7).
+    consultation.is_confidential = data.is_confidential or appointment.is_confidential
     db.session.add(consultation)
     _add_notes(consultation, data.notes)
     db.session.flush()

@@ -6,15 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, and_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.model import Base
 from app.core.types import LabelledEnum, UTCDateTime, enum_column
 from app.planning.models import Appointment
-from app.referential.models import VisitType
+from app.referential.models import DocumentNature, VisitType
 from app.rules import visit_requests as rules
-from app.tenancy import TenantMixin
+from app.tenancy import Scope, TenantMixin
 from app.workforce.models import Agent
 
 
@@ -62,10 +62,24 @@ class VisitRequest(TenantMixin, Base):
     processed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("ab_user.id", ondelete="SET NULL")
     )
+    # Asked by the agent himself (SPEC E7): recorded by the staff only, never shown to the employer.
+    is_confidential: Mapped[bool] = mapped_column(Boolean, default=False)
 
     agent: Mapped[Agent] = relationship(lazy="joined")
     visit_type: Mapped[VisitType] = relationship(lazy="joined")
     appointment: Mapped[Appointment | None] = relationship(lazy="select")
+    attachments: Mapped[list[VisitRequestAttachment]] = relationship(
+        back_populates="visit_request",
+        cascade="all, delete-orphan",
+        lazy="select",
+        order_by="VisitRequestAttachment.id",
+    )
+
+    @classmethod
+    def tenant_criteria(cls, scope: Scope) -> Any:
+        """The collectivity's (a secondary account: its agents') requests, never a confidential
+        one (SPEC E7)."""
+        return and_(super().tenant_criteria(scope), cls.is_confidential.is_(False))
 
     @property
     def is_pending(self) -> bool:
@@ -87,3 +101,42 @@ class VisitRequest(TenantMixin, Base):
 
     def __str__(self) -> str:
         return f"Demande de visite {self.visit_type.label} – {self.agent}"
+
+
+class VisitRequestAttachment(TenantMixin, Base):
+    """A PDF joined to a visit request, with its nature (SPEC E1: 5 at most, 1 MB each). The
+    file lives under UPLOAD_DIR (``stored_path``, a random name); ``filename`` is the name the
+    requester gave, made safe, shown and used for the download."""
+
+    __tablename__ = "visit_request_attachment"
+    __tenant_parent__ = "visit_request"
+    __table_args__ = (Index("ix_visit_request_attachment_request", "visit_request_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visit_request_id: Mapped[int] = mapped_column(
+        ForeignKey("visit_request.id", ondelete="CASCADE")
+    )
+    nature_id: Mapped[int] = mapped_column(ForeignKey("document_nature.id"))
+    filename: Mapped[str] = mapped_column(String(120))
+    stored_path: Mapped[str] = mapped_column(String(255), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ab_user.id", ondelete="SET NULL")
+    )
+
+    visit_request: Mapped[VisitRequest] = relationship(back_populates="attachments")
+    nature: Mapped[DocumentNature] = relationship(lazy="joined")
+
+    @classmethod
+    def tenant_criteria(cls, scope: Scope) -> Any:
+        """The attachments of the requests the scope reads (whatever hides a request, such as
+        a secondary account's other agents, hides its attachments too)."""
+        return and_(
+            super().tenant_criteria(scope),
+            cls.visit_request_id.in_(
+                select(VisitRequest.id).where(VisitRequest.tenant_criteria(scope))
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.nature.label} – {self.filename}"

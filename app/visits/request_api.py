@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from flask import request
@@ -11,7 +12,8 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from marshmallow import Schema, fields
 
-from app.core.views import WRITE, AppModelRestApi
+from app.core import files
+from app.core.views import READ, WRITE, AppModelRestApi
 from app.extensions import db
 from app.referential.models import VisitType
 from app.referential.services import reference_code
@@ -19,8 +21,18 @@ from app.rules import visit_requests as rules
 from app.rules.errors import DomainError, FieldError
 from app.rules.formatting import fold
 from app.security import Res
+from app.tenancy import TenantViolation
+from app.visits import attachments
 from app.visits import requests as services
 from app.visits.models import VisitRequest
+
+
+class AttachmentSchema(Schema):
+    id = fields.Integer()
+    nature = fields.Function(lambda row: row.nature.code)
+    nature_label = fields.Function(lambda row: row.nature.label)
+    filename = fields.String()
+    size = fields.Integer()
 
 
 class VisitRequestSchema(Schema):
@@ -37,10 +49,13 @@ class VisitRequestSchema(Schema):
     language = fields.String(allow_none=True)
     appointment_id = fields.Integer(allow_none=True)
     refusal_reason = fields.String(allow_none=True)
+    # Staff only: an employer never reads a confidential request (SPEC E7).
+    confidential = fields.Boolean(attribute="is_confidential")
 
 
 class VisitRequestDetailSchema(VisitRequestSchema):
-    pass
+    # GET /api/v1/visit_request/<id>/attachment/<attachment_id> downloads one of them.
+    attachments = fields.List(fields.Nested(AttachmentSchema))
 
 
 def _code(choices: dict[str, str], value: Any, name: str) -> str:
@@ -116,16 +131,22 @@ def parse_input(payload: dict[str, Any]) -> rules.RequestInput:
         information=_text(payload.get("information"), "information"),
         interpreter=_flag(payload.get("interpreter"), "interpreter"),
         language=_text(payload.get("language"), "language"),
+        confidential=_flag(payload.get("confidential"), "confidential"),
     )
 
 
-class VisitRequestApi(AppModelRestApi):
+class VisitRequestApi(files.UploadLimitMixin, AppModelRestApi):
     resource_name = "visit_request"
+    upload_limits = {"post": attachments.FORM_MAX_BYTES}
     datamodel = SQLAInterface(VisitRequest)
     class_permission_name = Res.VISIT_REQUEST
     show_title = "Demande de visite"
-    include_route_methods = {"get", "get_list", "post", "info", "cancel"}
-    method_permission_name = {**AppModelRestApi.method_permission_name, "cancel": WRITE}
+    include_route_methods = {"get", "get_list", "post", "info", "cancel", "attachment"}
+    method_permission_name = {
+        **AppModelRestApi.method_permission_name,
+        "cancel": WRITE,
+        "attachment": READ,
+    }
     label_columns = {
         "agent_id": "Agent",
         "agent": "Agent",
@@ -147,6 +168,9 @@ class VisitRequestApi(AppModelRestApi):
         "processed_by_id": "Traitée par",
         "urgency": "Urgence",
         "deadline_on": "Date butoir",
+        "attachments": "Pièces jointes",
+        "confidential": "Confidentielle",
+        "is_confidential": "Confidentielle",
     }
     list_columns = [
         "id",
@@ -162,8 +186,10 @@ class VisitRequestApi(AppModelRestApi):
         "language",
         "appointment_id",
         "refusal_reason",
+        # Listed so that the page loads it with the rows (the schema's ``confidential`` reads it).
+        "is_confidential",
     ]
-    show_columns = list_columns
+    show_columns = [*list_columns, "attachments"]
     add_columns = ["agent_id", "visit_type_id"]
     search_columns = ["agent_id", "state", "created_on", "visit_type"]
     order_columns = ["created_on", "id"]
@@ -172,12 +198,35 @@ class VisitRequestApi(AppModelRestApi):
 
     def post_headless(self) -> Any:
         """{agent_id, visit_type, situations, other_exposure, details, information,
-        interpreter, language} -> 201 with the request."""
-        payload = request.get_json(silent=True)
+        interpreter, language, precisions} -> 201 with the request. With attachments: a
+        multipart/form-data body whose ``payload`` part is that JSON object, with the PDFs as
+        ``files`` parts and their nature codes as ``natures`` parts (same order)."""
+        uploads: list[attachments.Upload] = []
+        if request.mimetype == "multipart/form-data":
+            try:
+                payload = json.loads(request.form.get("payload") or "")
+            except ValueError:
+                payload = None
+            natures = request.form.getlist("natures")
+            uploads = [
+                attachments.Upload(piece, natures[index] if index < len(natures) else "")
+                for index, piece in enumerate(request.files.getlist("files"))
+                if piece is not None and piece.filename
+            ]
+        else:
+            payload = request.get_json(silent=True)
         if not isinstance(payload, dict):
             return self.response(400, message="Le corps de la requête doit être un objet JSON.")
+        precisions = payload.get("precisions") or {}
+        if not isinstance(precisions, dict):
+            return self.response(400, message="« precisions » doit être un objet.")
         try:
-            item = services.create_request(payload.get("agent_id"), parse_input(payload))
+            item = services.create_request(
+                payload.get("agent_id"),
+                parse_input(payload),
+                uploads,
+                {f"precision_{code}": str(value) for code, value in precisions.items()},
+            )
             self._commit()
         except services.InvalidRequest as error:
             db.session.rollback()
@@ -213,3 +262,27 @@ class VisitRequestApi(AppModelRestApi):
         except DomainError as error:
             return self._refused(error)
         return self.response(200, message="Demande annulée.", state=item.state.name)
+
+    @expose("/<int:pk>/attachment/<int:attachment_id>", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("attachment")
+    def attachment(self, pk: int, attachment_id: int) -> Any:
+        """Download one attachment of the request (PDF).
+        ---
+        get:
+          responses:
+            200:
+              description: The PDF
+              content:
+                application/pdf: {}
+            404:
+              $ref: '#/components/responses/404'
+        """
+        try:
+            response = attachments.download(pk, attachment_id)
+        except TenantViolation:
+            db.session.rollback()
+            return self.response_404()
+        db.session.commit()
+        return response

@@ -64,6 +64,7 @@ def demo_visit_requests(context: Any) -> None:
         )
     }
     count = 0
+    dispenses: list[VisitRequest] = []
     for collectivity in context.collectivities[:6]:
         primary = session.scalar(
             select(PortalMembership.user_id).where(
@@ -94,27 +95,67 @@ def demo_visit_requests(context: Any) -> None:
                 details["attestation_on"] = (today - dt.timedelta(days=400)).isoformat()
             if "retirement_on" in details:
                 details["retirement_on"] = (today + dt.timedelta(days=180)).isoformat()
-            session.add(
-                VisitRequest(
-                    agent_id=agent.id,
-                    collectivity_id=collectivity.id,
-                    visit_type_id=visit_types[code].id,
-                    state=state,
-                    created_on=today - dt.timedelta(days=3 * (index + 1)),
-                    created_by_id=primary,
-                    situations=["travailleur_handicape"] if index == 0 else [],
-                    details=details,
-                    information="Disponible le matin uniquement." if index == 2 else None,
-                    interpreter=index == 1,
-                    language="Portugais" if index == 1 else None,
-                    urgency=urgency,
-                    deadline_on=deadline,
-                    appointment_id=appointment.id if appointment else None,
-                    refusal_reason="Visite déjà réalisée le mois dernier."
-                    if state is VisitRequestState.refusee
-                    else None,
-                )
+            item = VisitRequest(
+                agent_id=agent.id,
+                collectivity_id=collectivity.id,
+                visit_type_id=visit_types[code].id,
+                state=state,
+                created_on=today - dt.timedelta(days=3 * (index + 1)),
+                created_by_id=primary,
+                situations=["travailleur_handicape"] if index == 0 else [],
+                details=details,
+                information="Disponible le matin uniquement." if index == 2 else None,
+                interpreter=index == 1,
+                language="Portugais" if index == 1 else None,
+                urgency=urgency,
+                deadline_on=deadline,
+                appointment_id=appointment.id if appointment else None,
+                refusal_reason="Visite déjà réalisée le mois dernier."
+                if state is VisitRequestState.refusee
+                else None,
             )
+            session.add(item)
+            if details.get("dispense"):
+                dispenses.append(item)
             count += 1
     session.flush()
+    _attach_attestations(session, dispenses)
     context.summary["demandes de visite"] = count
+
+
+def _attach_attestations(session: Any, items: list[VisitRequest]) -> None:
+    """A dispense at hiring comes with the last « Attestation de suivi » (SPEC E1): a small
+    generated PDF, stored under UPLOAD_DIR like an uploaded one."""
+    from fpdf import FPDF
+
+    from app.core import files
+    from app.referential.models import DocumentNature, DocumentUsage
+    from app.visits.models import VisitRequestAttachment
+
+    nature = session.scalar(
+        select(DocumentNature).where(
+            DocumentNature.usage == DocumentUsage.demande,
+            DocumentNature.code == "attestation_suivi",
+        )
+    )
+    if nature is None or not items:
+        return
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=14)
+    pdf.cell(text="Attestation de suivi individuel (document de démonstration)")
+    data = bytes(pdf.output())
+    for item in items:
+        stored = files.store(data, "demandes-de-visite", "attestation-de-suivi.pdf")
+        session.add(
+            VisitRequestAttachment(
+                visit_request_id=item.id,
+                collectivity_id=item.collectivity_id,
+                nature_id=nature.id,
+                filename=stored.filename,
+                stored_path=stored.path,
+                size=stored.size,
+                uploaded_by_id=item.created_by_id,
+            )
+        )
+    session.flush()

@@ -50,7 +50,7 @@ class VisitRequestForm(FlaskForm):
         "identique et présentant des risques d'exposition équivalents et médecin du travail en "
         "possession du dernier avis médical du salarié)"
     )
-    attestation_on = _date("Date de la dernière attestation de suivi")
+    attestation_on = _date("Date de la dernière attestation de suivi (facultatif)")
     stoppage_nature = SelectField(
         "Nature de l'arrêt de travail",
         choices=[("", "—"), *rules.STOPPAGE_NATURES.items()],
@@ -71,6 +71,10 @@ class VisitRequestForm(FlaskForm):
     information = TextAreaField("Information complémentaire ou contrainte de convocation")
     interpreter = BooleanField("Le salarié a besoin d'un interprète.")
     language = StringField("Précisez la langue")
+    # Staff only (the employer's form does not show it; the service refuses it from him).
+    confidential = BooleanField(
+        "Visite confidentielle, demandée par l'agent lui-même : jamais visible de l'employeur"
+    )
 
     def to_input(self) -> rules.RequestInput:
         return rules.RequestInput(
@@ -90,6 +94,7 @@ class VisitRequestForm(FlaskForm):
             information=self.information.data or "",
             interpreter=bool(self.interpreter.data),
             language=self.language.data or "",
+            confidential=bool(self.confidential.data),
         )
 
 

@@ -11,19 +11,24 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import func, select
 
+from app.core import files
 from app.core.mail import take_refused_mail
 from app.core.views import READ, WRITE, attach_error, run_service
 from app.extensions import db
 from app.planning.views import _fresh_transaction
 from app.referential.models import VisitType
+from app.rules import visit_requests as rules
 from app.rules.errors import DomainError, FieldError
 from app.security import Res
-from app.tenancy import TenantViolation
+from app.tenancy import TenantViolation, current_scope
+from app.visits import attachments
 from app.visits import requests as services
 from app.visits.models import VisitRequest, VisitRequestState
 from app.visits.request_forms import FilterForm, ReasonForm, ScheduleForm, VisitRequestForm
+from app.workforce.models import RadiationCategory
 
 PAGE_SIZE = 50
+FORM_MAX_BYTES = attachments.FORM_MAX_BYTES
 
 # The fieldsets of the form and the types that show them (static/js/medprev.js hides the
 # others; without JavaScript every fieldset shows and the server ignores what does not apply).
@@ -64,6 +69,18 @@ def _page(query: Any) -> tuple[list[VisitRequest], int, int, int]:
     return rows, page, max(1, math.ceil((total or 0) / PAGE_SIZE)), total or 0
 
 
+def _uploads() -> list[attachments.Upload]:
+    """The files of the form's attachment rows (``pieces``) with their nature (``natures``,
+    same order); the empty rows a browser sends are left out."""
+    pieces = request.files.getlist("pieces")
+    natures = request.form.getlist("natures")
+    return [
+        attachments.Upload(piece, natures[index] if index < len(natures) else "")
+        for index, piece in enumerate(pieces)
+        if piece is not None and piece.filename
+    ]
+
+
 def _new_request(view: BaseView, agent_id: int, endpoint: str) -> Any:
     """The request form for one agent: the type first, then its fields (SPEC E1)."""
     try:
@@ -73,11 +90,24 @@ def _new_request(view: BaseView, agent_id: int, endpoint: str) -> Any:
     has_position = services.agent_has_position(agent.id)
     form = VisitRequestForm()
     form.visit_type.choices = _visit_types()
+    missing = services.missing_precisions(agent) if has_position else []
+    typed = {
+        services.precision_field(link): request.form.get(services.precision_field(link), "")
+        for link in missing
+    }
+    errors: dict[str, list[str]] = {}
+    user_id = current_scope().user_id
+    # Files that passed their checks in a refused submit, carried by the form (signed tokens).
+    kept = attachments.kept_uploads(request.form.getlist("kept"), user_id)
+    shown_kept: list[attachments.Kept] = []
     if request.method == "GET" and request.args.get("type") in dict(form.visit_type.choices):
         form.visit_type.data = request.args.get("type")  # « Demander » from the due list
     if request.method == "POST" and has_position and form.validate_on_submit():
+        uploads = _uploads()
         try:
-            created = services.create_request(agent.id, form.to_input())
+            created = services.create_request(
+                agent.id, form.to_input(), [upload for _token, upload in kept] + uploads, typed
+            )
             created_id = created.id
             db.session.commit()
         except TenantViolation:
@@ -86,16 +116,24 @@ def _new_request(view: BaseView, agent_id: int, endpoint: str) -> Any:
         except services.InvalidRequest as error:
             db.session.rollback()
             for name, message in error.problems:
-                attach_error(form, FieldError(message, name))
+                if name in form:
+                    attach_error(form, FieldError(message, name))
+                else:
+                    errors.setdefault(name, []).append(message)
+            shown_kept = attachments.keep_for_redisplay(kept, uploads, user_id)
         except DomainError as error:
             db.session.rollback()
             attach_error(form, error)
+            shown_kept = attachments.keep_for_redisplay(kept, uploads, user_id)
         else:
+            for _token, upload in kept:
+                files.delete(upload.file.path)  # now stored as the request's attachment
             flash("Votre demande de rendez-vous est enregistrée.", "success")
             for refused in take_refused_mail():
                 flash(refused.message, "warning")
             return redirect(url_for(endpoint, request_id=created_id))
         agent = services.get_agent(agent_id)
+        missing = services.missing_precisions(agent)
     return view.render_template(
         "visits/request_form.html",
         title="Demande de rendez-vous",
@@ -104,7 +142,28 @@ def _new_request(view: BaseView, agent_id: int, endpoint: str) -> Any:
         has_position=has_position,
         no_position=services.NO_POSITION,
         fieldsets=TYPE_FIELDSETS,
+        natures=attachments.natures(),
+        kept=shown_kept,
+        max_attachments=rules.MAX_ATTACHMENTS,
+        free_rows=max(rules.MAX_ATTACHMENTS - len(shown_kept), 1),
+        max_size=files.human_size(rules.ATTACHMENT_MAX_BYTES),
+        missing=[(link, services.precision_field(link)) for link in missing],
+        precision_labels=services.PRECISION_LABELS,
+        radiation_choices=RadiationCategory.choices(),
+        typed=typed,
+        errors=errors,
+        staff=not current_scope().is_employer,
     )
+
+
+def _attachment(request_id: int, attachment_id: int) -> Any:
+    try:
+        response = attachments.download(request_id, attachment_id)
+    except TenantViolation:
+        db.session.rollback()
+        abort(404)
+    db.session.commit()  # the access log of a medical document
+    return response
 
 
 def _get(request_id: int) -> VisitRequest:
@@ -123,14 +182,21 @@ def _flash_run(action: Any, success: str) -> bool:
     return bool(ran)
 
 
-class VisitRequestsView(BaseView):
+class VisitRequestsView(files.UploadLimitMixin, BaseView):
     """« Suivi des demandes » of an employer (primary, or secondary for its agents)."""
 
     route_base = "/portail/demandes-de-visite"
     needs_collectivity = True  # the portal of one collectivity (app/core/access.py)
     default_view = "index"
     class_permission_name = Res.VISIT_REQUEST_FOLLOW_UP
-    method_permission_name = {"index": READ, "show": READ, "new": WRITE, "cancel": WRITE}
+    method_permission_name = {
+        "index": READ,
+        "show": READ,
+        "attachment": READ,
+        "new": WRITE,
+        "cancel": WRITE,
+    }
+    upload_limits = {"new": FORM_MAX_BYTES}
 
     @expose("/")
     @has_access
@@ -163,7 +229,13 @@ class VisitRequestsView(BaseView):
             item=_get(request_id),
             staff=False,
             back="VisitRequestsView.index",
+            attachment_endpoint="VisitRequestsView.attachment",
         )
+
+    @expose("/<int:request_id>/pieces-jointes/<int:attachment_id>")
+    @has_access
+    def attachment(self, request_id: int, attachment_id: int) -> Any:
+        return _attachment(request_id, attachment_id)
 
     @expose("/<int:request_id>/annuler", methods=["POST"])
     @has_access
@@ -172,15 +244,17 @@ class VisitRequestsView(BaseView):
         return redirect(url_for("VisitRequestsView.show", request_id=request_id))
 
 
-class VisitRequestQueueView(BaseView):
+class VisitRequestQueueView(files.UploadLimitMixin, BaseView):
     """« Demandes de visite »: the secretariat's work queue (most urgent and oldest first)."""
 
     route_base = "/demandes-de-visite"
     default_view = "index"
     class_permission_name = Res.VISIT_REQUEST_QUEUE
+    upload_limits = {"new": FORM_MAX_BYTES}
     method_permission_name = {
         "index": READ,
         "show": READ,
+        "attachment": READ,
         "new": WRITE,
         "cancel": WRITE,
         "refuse": WRITE,
@@ -230,9 +304,15 @@ class VisitRequestQueueView(BaseView):
             item=item,
             staff=True,
             back="VisitRequestQueueView.index",
+            attachment_endpoint="VisitRequestQueueView.attachment",
             schedule_form=schedule_form,
             refuse_form=ReasonForm(),
         )
+
+    @expose("/<int:request_id>/pieces-jointes/<int:attachment_id>")
+    @has_access
+    def attachment(self, request_id: int, attachment_id: int) -> Any:
+        return _attachment(request_id, attachment_id)
 
     @expose("/<int:request_id>/planifier", methods=["POST"])
     @has_access

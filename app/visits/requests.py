@@ -6,12 +6,12 @@ requester; messages leave at the commit."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import render_template
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import defaultload, lazyload, selectinload
 
 from app.core import clock
@@ -24,9 +24,13 @@ from app.referential.models import Office, VisitType, office_collectivity
 from app.rules import visit_requests as rules
 from app.rules.errors import DomainError, FieldError
 from app.tenancy import TenantViolation, current_scope, system_scope
+from app.visits import attachments
 from app.visits.models import VisitRequest, VisitRequestState
-from app.workforce.models import Agent, Contract
+from app.workforce.models import Agent, Contract, PositionRisk, RadiationCategory
 
+CONFIDENTIAL_STAFF_ONLY = (
+    "Seul le CDG enregistre une visite confidentielle (demandée par l'agent lui-même)."
+)
 NO_POSITION = (
     "Cet agent n'a pas de poste actuel : rattachez-le d'abord à un poste de travail "
     "(aucune demande de visite possible)."
@@ -82,8 +86,81 @@ def get_request(request_id: Any) -> VisitRequest:
     return item
 
 
-def create_request(agent_id: Any, data: rules.RequestInput) -> VisitRequest:
-    """A new pending request for an agent of the caller's scope with a current position."""
+# ----------------------------------------------------------------------------------------------
+# Risk precisions asked at request time (DOMAIN.md §4)
+# ----------------------------------------------------------------------------------------------
+
+PRECISION_LABELS = {
+    "categorie_radiation": "Catégorie d'exposition aux rayonnements ionisants",
+    "categories_caces": "Catégories de véhicules (CACES)",
+    "description": "Description de l'autre risque",
+}
+
+
+def precision_field(link: PositionRisk) -> str:
+    return f"precision_{link.risk.code}"
+
+
+def missing_precisions(agent: Agent) -> list[PositionRisk]:
+    """The risks of the agent's current position that lack the precision the rule now asks
+    for (risks declared before 01/10/2025, or imported « à compléter »): the request form asks
+    for them and completes the position."""
+    contract = agent.current_contract(clock.today())
+    if contract is None:
+        return []
+    links = [link for link in contract.work_position.risk_links if link.precision_missing]
+    return sorted(links, key=lambda link: link.risk.sort_order)
+
+
+def _check_precisions(
+    links: list[PositionRisk], typed: dict[str, str], problems: rules.Problems
+) -> list[tuple[PositionRisk, str]]:
+    from app.workforce.positions import PRECISION_MESSAGES
+
+    values = []
+    for link in links:
+        name = precision_field(link)
+        value = " ".join((typed.get(name) or "").split())
+        kind = link.risk.precision.name
+        if not value:
+            problems.add(name, PRECISION_MESSAGES[kind])
+        elif kind == "categorie_radiation" and value not in RadiationCategory.__members__:
+            problems.add(name, "Catégorie de rayonnements inconnue (A, B ou INB).")
+        elif len(value) > (200 if kind == "categories_caces" else rules.TEXT_MAX):
+            problems.add(
+                name, f"{200 if kind == 'categories_caces' else rules.TEXT_MAX} caractères au plus."
+            )
+        else:
+            values.append((link, value))
+    return values
+
+
+def _complete_precisions(values: list[tuple[PositionRisk, str]]) -> dict[str, str]:
+    """Write the precisions on the position's risks; returns them as (risk label -> text)."""
+    shown: dict[str, str] = {}
+    for link, value in values:
+        kind = link.risk.precision.name
+        if kind == "categorie_radiation":
+            link.radiation_category = RadiationCategory[value]
+            shown[link.risk.short_label] = RadiationCategory[value].label
+        elif kind == "categories_caces":
+            link.caces_categories = value
+            shown[link.risk.short_label] = value
+        else:
+            link.description = value
+            shown[link.risk.short_label] = value
+    return shown
+
+
+def create_request(
+    agent_id: Any,
+    data: rules.RequestInput,
+    uploads: list[attachments.Upload] | None = None,
+    precisions: dict[str, str] | None = None,
+) -> VisitRequest:
+    """A new pending request for an agent of the caller's scope with a current position, its
+    attachments checked and stored, the missing risk precisions completed on his position.
+    Every refusal is gathered (``InvalidRequest``) and nothing is written."""
     agent = get_agent(agent_id)
     if not agent_has_position(agent.id):
         raise FieldError(NO_POSITION, "agent_id")
@@ -92,9 +169,19 @@ def create_request(agent_id: Any, data: rules.RequestInput) -> VisitRequest:
     )
     if visit_type is None:
         raise FieldError("Choisissez le type de rendez-vous.", "visit_type")
+    uploads = attachments.with_nature_codes(uploads or [])
+    data = replace(data, attachment_natures=tuple(upload.nature for upload in uploads))
     checked = rules.check_request(data, clock.today())
-    if isinstance(checked, rules.Problems):
-        raise InvalidRequest(checked.items)
+    problems = checked if isinstance(checked, rules.Problems) else rules.Problems()
+    checked_files = attachments.check_uploads(uploads, problems)
+    completed = _check_precisions(missing_precisions(agent), precisions or {}, problems)
+    if data.confidential and current_scope().is_employer:
+        problems.add("confidential", CONFIDENTIAL_STAFF_ONLY)
+    if problems or isinstance(checked, rules.Problems):
+        raise InvalidRequest(problems.items)
+    details = dict(checked.details)
+    if completed:
+        details["precisions"] = _complete_precisions(completed)
     item = VisitRequest(
         agent_id=agent.id,
         collectivity_id=agent.collectivity_id,
@@ -104,16 +191,18 @@ def create_request(agent_id: Any, data: rules.RequestInput) -> VisitRequest:
         created_by_id=current_scope().user_id,
         situations=checked.situations,
         other_exposure=checked.other_exposure,
-        details=checked.details,
+        details=details,
         information=checked.information,
         interpreter=checked.interpreter,
         language=checked.language,
         urgency=checked.urgency,
         deadline_on=checked.deadline_on,
+        is_confidential=data.confidential,
     )
     item.agent, item.visit_type = agent, visit_type
     db.session.add(item)
     db.session.flush()
+    attachments.attach(item, checked_files)
     _notify(item, "created")
     return item
 
@@ -183,6 +272,76 @@ def cancel_request(request_id: Any) -> VisitRequest:
     return item
 
 
+def pending_requests(agent_id: int) -> list[VisitRequest]:
+    """The agent's pending requests (the exit screen warns about them)."""
+    return list(
+        db.session.scalars(
+            select(VisitRequest)
+            .where(
+                VisitRequest.agent_id == agent_id,
+                VisitRequest.state == VisitRequestState.en_attente,
+            )
+            .order_by(VisitRequest.created_at, VisitRequest.id)
+        )
+    )
+
+
+def exit_warning(pending: list[VisitRequest]) -> str | None:
+    """« Le salarié a une demande de visite en attente... » (SPEC C4)."""
+    if not pending:
+        return None
+    if len(pending) == 1:
+        item = pending[0]
+        return (
+            f"Le salarié a une demande de visite en attente ({item.visit_type.label}, demandée "
+            f"le {item.created_on:%d/%m/%Y}) : elle sera annulée à sa sortie de l'effectif et "
+            "le demandeur en sera prévenu par courriel."
+        )
+    return (
+        f"Le salarié a {len(pending)} demandes de visite en attente : elles seront annulées à "
+        "sa sortie de l'effectif et les demandeurs en seront prévenus par courriel."
+    )
+
+
+EXIT_REASON = "Sortie de l'effectif le {day:%d/%m/%Y}."
+
+
+def cancel_for_exit(agent_id: int, exit_date: dt.date) -> int:
+    """Cancel the pending requests of an agent who left (SPEC C4); each requester is e-mailed.
+    Returns how many were cancelled."""
+    count = 0
+    for item in pending_requests(agent_id):
+        try:
+            _claim(item, VisitRequestState.annulee)
+        except NotPending:
+            continue  # scheduled or cancelled meanwhile
+        item.refusal_reason = EXIT_REASON.format(day=exit_date)
+        db.session.flush()
+        _notify(item, "cancelled")
+        count += 1
+    return count
+
+
+def departed_with_pending(today: dt.date) -> list[int]:
+    """Agents with a pending request and no contract open any more (all ended before today):
+    the sync cancels their requests (exits typed with a future date, the exits import)."""
+    still_open = exists().where(Contract.agent_id == VisitRequest.agent_id, Contract.open_on(today))
+    return list(
+        db.session.scalars(
+            select(VisitRequest.agent_id)
+            .where(VisitRequest.state == VisitRequestState.en_attente, ~still_open)
+            .distinct()
+            .order_by(VisitRequest.agent_id)
+        )
+    )
+
+
+def last_exit_date(agent_id: int) -> dt.date | None:
+    return db.session.scalar(
+        select(func.max(Contract.end_date)).where(Contract.agent_id == agent_id)
+    )
+
+
 def refuse_request(request_id: Any, reason: str | None) -> VisitRequest:
     """The secretariat refuses a pending request with a reason sent to the requester."""
     reason = (reason or "").strip()
@@ -206,7 +365,13 @@ def schedule_request(request_id: Any, plage_id: Any) -> VisitRequest:
         raise FieldError("Choisissez une plage.", "plage_id")
     _claim(item, VisitRequestState.traitee)
     comment = item.information
-    appointment = planning.book(int(plage_id), item.agent_id, item.visit_type.code, comment)
+    appointment = planning.book(
+        int(plage_id),
+        item.agent_id,
+        item.visit_type.code,
+        comment,
+        confidential=item.is_confidential,
+    )
     item.appointment_id = appointment.id
     db.session.flush()
     _notify(item, "scheduled", appointment=appointment)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from flask import current_app
-
+from app.core import files
+from app.rules.errors import DomainError, FieldError
 from app.visits.consultation_models import Consultation
 
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu")
@@ -124,15 +125,34 @@ def render_sheet(consultation: Consultation) -> bytes:
     return bytes(pdf.output())
 
 
+SHEET_AREA = "fiches-de-visite"
+SHEET_MAX_BYTES = files.PDF_MAX_BYTES
+
+
 def uploaded_sheet(consultation: Consultation) -> bytes | None:
     """The uploaded sheet's bytes (files live outside the web root under UPLOAD_DIR)."""
-    if not consultation.sheet_path:
-        return None
-    root = Path(current_app.config["UPLOAD_DIR"]).resolve()
-    path = (root / consultation.sheet_path).resolve()
-    if root not in path.parents or not path.is_file():
-        return None
-    return path.read_bytes()
+    return files.read_stored(consultation.sheet_path)
+
+
+def upload_sheet(consultation: Consultation, upload: Any) -> str | None:
+    """Replace the generated sheet by an uploaded PDF (checked by content, 1 MB at most);
+    returns the previous uploaded file's path, to delete once the change is committed."""
+    if upload is None or not getattr(upload, "filename", ""):
+        raise FieldError("Choisissez le fichier PDF de la fiche de visite.", "sheet")
+    data = files.read_pdf(upload, SHEET_MAX_BYTES, "sheet")
+    stored = files.store(data, SHEET_AREA, sheet_filename(consultation))
+    previous = consultation.sheet_path
+    consultation.sheet_path = stored.path
+    return previous
+
+
+def remove_uploaded_sheet(consultation: Consultation) -> str | None:
+    """Back to the generated sheet; returns the uploaded file's path to delete after commit."""
+    previous = consultation.sheet_path
+    if previous is None:
+        raise DomainError("La fiche de visite est déjà la fiche générée.")
+    consultation.sheet_path = None
+    return previous
 
 
 def sheet_pdf(consultation: Consultation) -> bytes:

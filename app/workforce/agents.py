@@ -15,7 +15,7 @@ from app.referential.models import ContractType
 from app.rules.errors import DomainError, FieldError, InvalidIdentifier
 from app.rules.identifiers import normalize_ins
 from app.rules.names import prefix_bounds
-from app.tenancy import collectivity_scope, current_scope
+from app.tenancy import collectivity_scope, current_scope, system_scope
 from app.workforce.models import Agent, ChangeStatus, Contract, StagedAgentChange, WorkPosition
 
 # Once the CDG has validated an agent, the employer may only change these (SSTRN).
@@ -303,7 +303,9 @@ def delete_agent(agent: Agent) -> None:
             "Cet agent est validé par le CDG : il ne peut pas être supprimé. Déclarez plutôt sa sortie."
         )
     cancelled = (AppointmentStatus.annulee, AppointmentStatus.absence_justifiee)
-    with collectivity_scope():
+    # The agent is already the caller's: every appointment of his counts, a confidential one
+    # too (SPEC E7: hidden from the employer, never deleted by him; the message names none).
+    with system_scope():
         booked = db.session.scalar(
             select(
                 exists().where(
@@ -400,7 +402,9 @@ def running_contracts(agent: Agent, on: dt.date | None = None) -> list[Contract]
 
 
 def exit_agent(agent: Agent, exit_date: dt.date) -> int:
-    """Set the end date of every contract still open; returns how many were closed."""
+    """Set the end date of every contract still open; returns how many were closed. An exit
+    dated today or earlier cancels the agent's pending visit requests (SPEC C4; a later one:
+    the nightly sync, once the date has passed)."""
     open_contracts = [c for c in agent.contracts if c.end_date is None or c.end_date > exit_date]
     if not open_contracts:
         raise DomainError("Cet agent n'a aucun contrat en cours à clôturer.")
@@ -413,6 +417,11 @@ def exit_agent(agent: Agent, exit_date: dt.date) -> int:
             )
     for contract in open_contracts:
         contract.end_date = exit_date
+    if exit_date <= clock.today():
+        from app.visits.requests import cancel_for_exit
+
+        db.session.flush()
+        cancel_for_exit(agent.id, exit_date)
     return len(open_contracts)
 
 

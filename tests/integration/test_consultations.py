@@ -4,8 +4,10 @@ visit, the visit sheet and its release, confidential visits, medical notes and t
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import zlib
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -447,3 +449,64 @@ def test_the_agents_data_export_holds_his_visits_for_health_staff_only_without_n
         assert exported.status_code == 200, user.username
         assert "consultations" not in exported.get_json()["sections"]
         assert RESTRICTIONS not in exported.get_data(as_text=True)
+
+
+# -- E5: an uploaded visit sheet ---------------------------------------------------------------
+
+
+def test_health_staff_upload_the_sheet_and_the_employer_downloads_it_from_the_release_day(
+    setup, users, login, api_login, db_ctx, frozen, app
+):
+    from tests.integration.test_attachments import EXE, multipart
+    from tests.unit.test_files import make_pdf
+
+    doctor = login(users.sante)
+    _record(doctor, setup["today"])
+    consultation = _consultation(db_ctx, setup["today"])
+    detail = f"/consultations/dossier/{consultation.id}"
+    url = f"/consultations/{consultation.id}/fiche"
+    assert "Déposer la fiche signée à la place de la fiche générée" in text(doctor.get(detail))
+
+    for content, name, message in (
+        (EXE, "fiche.pdf", "n'est pas un PDF valide"),
+        (b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 10), "lourde.pdf", "dépasse 1 Mo"),
+    ):
+        refused = multipart(
+            doctor,
+            url,
+            {"csrf_token": doctor.csrf_token(detail), "sheet": (io.BytesIO(content), name)},
+        )
+        assert message in text(doctor.get(refused.headers["Location"]))
+        assert _consultation(db_ctx, setup["today"]).sheet_path is None
+
+    signed = make_pdf("Fiche signee MOREAU")
+    done = multipart(
+        doctor,
+        url,
+        {"csrf_token": doctor.csrf_token(detail), "sheet": (io.BytesIO(signed), "f.pdf")},
+    )
+    page = text(doctor.get(done.headers["Location"]))
+    assert "Fiche de visite déposée" in page and "Fiche de visite déposée" in page
+    stored = _consultation(db_ctx, setup["today"]).sheet_path
+    assert stored and stored.startswith("fiches-de-visite/") and "f.pdf" not in stored
+    # The secretariat reads the day but does not upload (Santé only).
+    secretary = login(users.secretariat)
+    assert secretary.post_form(url, {}, form_url="/compte/moi/").status_code == 403
+
+    employer, api = login(users.primary_a), api_login(users.primary_a)
+    download = f"/portail/fiches-de-visite/{consultation.id}/pdf"
+    frozen.day(RELEASE_DAY - dt.timedelta(days=1))
+    assert employer.get(download).status_code == 404
+    frozen.day(RELEASE_DAY)
+    response = employer.get(download)
+    assert response.status_code == 200 and response.data == signed
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert "no-store" in response.headers["Cache-Control"]
+    assert api.get(f"/api/v1/consultation/{consultation.id}/sheet").data == signed
+    assert login(users.primary_b).get(download).status_code == 404
+
+    # Back to the generated sheet: the uploaded file is removed.
+    frozen.day(VISIT_DAY)
+    doctor.post_form(f"/consultations/{consultation.id}/fiche-generee", {}, form_url=detail)
+    assert _consultation(db_ctx, setup["today"]).sheet_path is None
+    assert not (Path(app.config["UPLOAD_DIR"]) / stored).exists()

@@ -16,9 +16,17 @@ from app.core.mail import build_message, deliver
 from app.extensions import db, metadata
 from app.jobs import JOBS, JobContext
 from app.planning.models import Appointment, AppointmentStatus, Plage, PlageNature, PlageState
-from app.referential.models import Civility, Collectivity, Contact, ContactFunction, VisitType
+from app.referential.models import (
+    Civility,
+    Collectivity,
+    Contact,
+    ContactFunction,
+    DocumentNature,
+    VisitType,
+)
 from app.retention import services
 from app.rules import retention as rules
+from app.visits.models import VisitRequest, VisitRequestAttachment
 from app.workforce.models import Agent, ChangeStatus, StagedAgentChange
 from tests import factories
 
@@ -433,3 +441,58 @@ def test_failed_run_through_the_framework_is_recorded_and_completed_by_a_rerun(
             == 0
         )
         db.session.remove()
+
+
+def _request_with_file(session: Any, app: Any, agent_id: int, marker: str) -> tuple[int, Path]:
+    agent = session.get(Agent, agent_id)
+    visit = session.scalar(select(VisitType).where(VisitType.code == "periodique"))
+    nature = session.scalar(select(DocumentNature).order_by(DocumentNature.id))
+    request = VisitRequest(
+        agent_id=agent.id,
+        collectivity_id=agent.collectivity_id,
+        visit_type_id=visit.id,
+        created_on=dt.date(2026, 3, 1),
+        information=f"Information {marker}",
+        other_exposure=f"Exposition {marker}",
+    )
+    session.add(request)
+    session.flush()
+    relative = f"demandes/{marker.lower()}.pdf"
+    path = Path(app.config["UPLOAD_DIR"]) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"%PDF-1.4 " + marker.encode())
+    session.add(
+        VisitRequestAttachment(
+            visit_request_id=request.id,
+            collectivity_id=agent.collectivity_id,
+            nature_id=nature.id,
+            filename=f"attestation-{marker}.pdf",
+            stored_path=relative,
+            size=path.stat().st_size,
+        )
+    )
+    session.flush()
+    return request.id, path
+
+
+def test_retention_deletes_the_uploaded_files_and_the_requests_free_texts(
+    app: Any, db_ctx: Any
+) -> None:
+    world = _world(db_ctx, agents=1)
+    with db_ctx() as session:
+        erased_id, erased_file = _request_with_file(
+            session, app, world["ids"]["ERASEX"][0], "ERASEX"
+        )
+        kept_id, kept_file = _request_with_file(session, app, world["ids"]["KEEPZ"][0], "KEEPZ")
+
+    dry, _ = _run(app, dt.date(2026, 9, 2), dry_run=True)
+    assert dry.counts[LABELS["fichiers"]] == 1 and erased_file.is_file()
+
+    ctx, _ = _run(app, dt.date(2026, 9, 2))
+    assert ctx.counts[LABELS["fichiers"]] == 1
+    assert not erased_file.exists() and kept_file.is_file()
+    with app.app_context():
+        erased = db.session.get(VisitRequest, erased_id)
+        assert (erased.information, erased.other_exposure, erased.attachments) == (None, None, [])
+        kept = db.session.get(VisitRequest, kept_id)
+        assert kept.information == "Information KEEPZ" and len(kept.attachments) == 1

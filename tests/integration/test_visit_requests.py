@@ -147,8 +147,8 @@ def test_each_type_requires_its_fields(
     [
         (
             "Embauche",
-            {"dispense": True, "attestation_on": "2025-06-30"},
-            {"dispense": True, "attestation_on": "2025-06-30"},
+            {"dispense": False, "attestation_on": "2025-06-30"},
+            {"dispense": False, "attestation_on": None},
         ),
         (
             "reprise",
@@ -446,3 +446,102 @@ def test_the_agents_list_and_page_offer_the_request_only_for_agents_with_a_posit
     assert f"/portail/demandes-de-visite/agent/{setup['no_position'].id}/nouvelle" not in page
     staff = login(users.secretariat).get(f"/effectif/{setup['agent'].id}").get_data(as_text=True)
     assert f"/demandes-de-visite/agent/{setup['agent'].id}/nouvelle" in staff
+
+
+# -- C4: an agent's exit cancels his pending requests ------------------------------------------
+
+
+def test_the_exit_screen_warns_and_an_exit_cancels_the_pending_requests(
+    mails, login, api_login, users, db_ctx, setup
+):
+    api = api_login(users.primary_a)
+    pending = _create(api, setup["agent"])
+    scheduled = _create(api, setup["agent"], "mi_carriere")
+    staff = login(users.secretariat)
+    staff.post_form(
+        f"/demandes-de-visite/{scheduled}/planifier",
+        {"plage_id": setup["plage"].id},
+        form_url=f"/demandes-de-visite/{scheduled}",
+    )
+    web = login(users.primary_a)
+    url = f"/effectif/{setup['agent'].id}/sortie"
+    page = text(web.get(url))
+    assert "Le salarié a une demande de visite en attente (Périodique, demandée le 02/03/2026)" in (
+        page
+    )
+    assert "elle sera annulée à sa sortie de l'effectif" in page
+    done = web.post_form(url, {"exit_date": "02/03/2026"}, follow_redirects=True)
+    assert "1 demande(s) de visite en attente annulée(s)" in text(done)
+    with db_ctx() as session:
+        assert session.get(VisitRequest, pending).state is VisitRequestState.annulee
+        assert session.get(VisitRequest, pending).refusal_reason == (
+            "Sortie de l'effectif le 02/03/2026."
+        )
+        assert session.get(VisitRequest, scheduled).state is VisitRequestState.traitee
+    mail = next(m for m in mails() if m.subject.startswith("Demande de visite annulée"))
+    assert mail.to == users.primary_a.email
+    shown = text(web.get(f"/portail/demandes-de-visite/{pending}"))
+    assert "Motif de l'annulation" in shown and "Sortie de l'effectif le 02/03/2026." in shown
+    # Cancelling a request already scheduled stays refused.
+    assert api.post(f"{API}{scheduled}/cancel").status_code == 409
+
+
+def test_an_exit_dated_later_is_cancelled_by_the_sync_once_the_date_has_passed(
+    app, mails, login, api_login, users, db_ctx, setup
+):
+    from app.scheduling import services as jobs
+
+    pending = _create(api_login(users.primary_a), setup["agent"])
+    web = login(users.primary_a)
+    url = f"/effectif/{setup['agent'].id}/sortie"
+    web.post_form(url, {"exit_date": "31/03/2026"})
+    with db_ctx() as session:
+        assert session.get(VisitRequest, pending).state is VisitRequestState.en_attente
+    with app.app_context():
+        jobs.claim_and_run("sync", today=dt.date(2026, 3, 31))
+    with db_ctx() as session:
+        assert session.get(VisitRequest, pending).state is VisitRequestState.en_attente
+    with app.app_context():
+        run = jobs.claim_and_run("sync", today=dt.date(2026, 4, 1))
+    with db_ctx() as session:
+        item = session.get(VisitRequest, pending)
+        assert item.state is VisitRequestState.annulee
+        assert item.refusal_reason == "Sortie de l'effectif le 31/03/2026."
+    assert "demandes de visite annulées (sortie)" in str(getattr(run, "counts", run))
+    assert any(
+        m.subject.startswith("Demande de visite annulée") and "Sortie de l'effectif" in m.body
+        for m in mails()
+    )
+
+
+# -- DOMAIN.md §4: a risk that now needs a precision is asked at request time -------------------
+
+
+def test_a_missing_risk_precision_is_asked_in_the_request_form_and_completes_the_position(
+    login, users, db_ctx, setup
+):
+    from app.workforce.models import PositionRisk
+
+    with db_ctx() as session:
+        position = _position(session, users.collectivity_a, "CARISTE", "652a", risks=["caces"])
+        agent = make_agent(session, users.collectivity_a, birth_name="CONDUCTEUR")
+        _contract(session, agent, position)
+        agent_id, position_id = agent.id, position.id
+    web = login(users.primary_a)
+    url = f"/portail/demandes-de-visite/agent/{agent_id}/nouvelle"
+    page = text(web.get(url))
+    assert "Risques du poste à préciser" in page and "Catégories de véhicules (CACES)" in page
+    refused = web.post_form(url, {"visit_type": "periodique", "information": "Le matin"})
+    assert refused.status_code == 200
+    assert "Sélectionnez un ou plusieurs véhicules (catégories CACES)." in text(refused)
+    assert "Le matin" in text(refused)
+    assert _count(db_ctx, VisitRequest) == 0
+    created = web.post_form(url, {"visit_type": "periodique", "precision_caces": "R489 cat. 3"})
+    assert created.status_code == 302, text(created)
+    assert "Précision du risque « CACES »" in text(web.get(created.headers["Location"]))
+    with db_ctx() as session:
+        link = session.scalar(
+            select(PositionRisk).where(PositionRisk.work_position_id == position_id)
+        )
+        assert link.caces_categories == "R489 cat. 3"
+    assert "Risques du poste à préciser" not in text(web.get(url))

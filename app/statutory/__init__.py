@@ -1,0 +1,1 @@
+"""Statutory medicine and inspection (SPEC I1, I2, F5)."""
