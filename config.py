@@ -93,7 +93,14 @@ class Config:
     AUTH_RATE_LIMITED = True
     AUTH_RATE_LIMIT = "10 per 20 second"
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Several web nodes share their rate-limit counters through Redis (REDIS_URL); one node
+    # without Redis keeps them in memory (docs/deployment.md).
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    # Reverse proxies in front of the app (0: none). With N, the client address and scheme are
+    # read from the last N X-Forwarded-For / X-Forwarded-Proto hops (werkzeug's ProxyFix): the
+    # login throttling then counts per client, not per proxy.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
     FAB_PASSWORD_COMPLEXITY_VALIDATOR = "app.accounts.passwords.check_password_policy"
     # Failed logins before an account is locked, and for how long (minutes).
@@ -137,6 +144,21 @@ class Config:
     PUBLIC_URL = public_url(os.environ)
     # Business wall-clock time zone: plages and appointments are stored in this local time.
     LOCAL_TIMEZONE = "Europe/Paris"
+    # Logs: "text" (development) or "json" (production: one JSON line per record on stderr).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # Prometheus metrics at /metrics for "Authorization: Bearer <METRICS_TOKEN>"; 404 unset.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    # Invoices (SPEC F7): the CDG as creditor, payment instructions, legal mentions. No VAT line
+    # is printed unless INVOICE_VAT_RATE is set (a percentage, e.g. "20"): a public body's
+    # contributions are outside the scope of VAT (article 256 B du CGI).
+    CDG_NAME = os.environ.get("CDG_NAME", "Centre de gestion de la fonction publique territoriale")
+    CDG_ADDRESS = os.environ.get("CDG_ADDRESS", "")
+    CDG_SIRET = os.environ.get("CDG_SIRET", "")
+    CDG_IBAN = os.environ.get("CDG_IBAN", "")
+    CDG_BIC = os.environ.get("CDG_BIC", "")
+    CDG_PAYEE = os.environ.get("CDG_PAYEE", "Paierie départementale (comptable public)")
+    INVOICE_VAT_RATE = os.environ.get("INVOICE_VAT_RATE", "")
 
 
 class TestConfig(Config):
@@ -147,6 +169,10 @@ class TestConfig(Config):
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {}
     RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    REDIS_URL = ""
+    LOG_FORMAT = "text"
+    METRICS_TOKEN = ""
     WTF_CSRF_ENABLED = True
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     MAIL_SERVER = ""

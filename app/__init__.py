@@ -26,6 +26,13 @@ def create_app(config_object: str | object = "config.Config", **overrides: Any) 
     app.config.from_object(config_object)
     app.config.update(overrides)
     _secure_cookies(app)
+    _shared_rate_limits(app, overrides)
+    if int(app.config.get("TRUSTED_PROXIES") or 0) > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        proxied = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = proxied  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(
@@ -73,6 +80,11 @@ def create_app(config_object: str | object = "config.Config", **overrides: Any) 
         install_web_scheduler(app)
     _register_error_handlers(app)
     headers.register(app)
+    from app.core import health, metrics, request_log
+
+    request_log.register(app)  # issue 19: request ids, JSON logs, /healthz, /readyz, /metrics
+    health.register(app)
+    metrics.register(app)
     return app
 
 
@@ -82,6 +94,16 @@ def _secure_cookies(app: Flask) -> None:
 
     if secure_cookies(str(app.config.get("PUBLIC_URL", ""))):
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+
+
+def _shared_rate_limits(app: Flask, overrides: dict[str, Any]) -> None:
+    """A REDIS_URL given as an override shares the rate limits too (as it does from the env)."""
+    if (
+        app.config.get("REDIS_URL")
+        and "RATELIMIT_STORAGE_URI" not in overrides
+        and app.config.get("RATELIMIT_STORAGE_URI", "memory://") == "memory://"
+    ):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
 
 
 def _migrations_dir() -> Any:

@@ -29,6 +29,9 @@ def register_commands(app: Flask) -> None:
     from app.visits.due_cli import due_list_command
 
     app.cli.add_command(due_list_command)
+    from app.billing.cli import billing_cli
+
+    app.cli.add_command(billing_cli)
 
 
 def seed_roles() -> list[str]:

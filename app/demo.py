@@ -791,13 +791,21 @@ def _careers(context: DemoContext) -> None:
     for collectivity in context.collectivities:
         count = sum(1 for a in context.agents if a.collectivity_id == collectivity.id)
         for year in (context.today.year - 2, context.today.year - 1, context.today.year):
+            # Annual declarations (SPEC F1): rh2's collectivity has not declared this year yet
+            # (its home page shows the banner, the March reminder goes to it).
+            headcount = max(1, count + rng.randint(-3, 3))
+            declared_on = min(dt.date(year, 3, rng.randint(1, 28)), context.today)
+            if year == context.today.year and collectivity is context.collectivities[1]:
+                continue
             session.add(
                 Headcount(
                     collectivity_id=collectivity.id,
                     year=year,
-                    headcount=max(1, count + rng.randint(-3, 3)),
+                    headcount=headcount,
                     permanent_headcount=max(1, int(count * 0.8)),
-                    declared_on=dt.date(year, 3, rng.randint(1, 28)),
+                    declared_on=declared_on,
+                    payroll=Decimal(count * 34_000),
+                    validated_at=dt.datetime.combine(declared_on, dt.time(10), tzinfo=dt.UTC),
                 )
             )
     session.flush()
@@ -968,6 +976,46 @@ def _consultations(context: DemoContext) -> None:
 SECTIONS.append(("consultations", _consultations))
 
 
+def _visit_history(context: DemoContext) -> None:
+    """The visits of the years before (as imported from a former tool): most agents were seen
+    in the last six years, so the due list shows real explanations (« Dernière visite le ... »)
+    and some overdue agents, not everyone « jamais vu » since his entry (SPEC E3, E4)."""
+    from app.referential.models import ProfessionalRole, VisitType
+    from app.visits.consultation_models import Consultation, Outcome
+
+    rng, session, today = context.rng, context.session, context.today
+    periodic = session.scalar(select(VisitType).where(VisitType.code == "periodique"))
+    doctors = [p for p in context.professionals if p.role is ProfessionalRole.medecin]
+    if periodic is None or not doctors:
+        return
+    written = 0
+    for agent in context.agents:
+        if rng.random() < 0.15:
+            continue  # never seen: due from his entry date
+        visit_date = today - dt.timedelta(days=rng.randint(120, 6 * 365))
+        starts = [contract.start_date for contract in agent.contracts]
+        if not starts or visit_date < min(starts):
+            continue  # not in service yet on that day
+        outcome = Outcome.apte if rng.random() < 0.5 else Outcome.attestation_suivi
+        session.add(
+            Consultation(
+                agent_id=agent.id,
+                collectivity_id=agent.collectivity_id,
+                visit_date=visit_date,
+                visit_type_id=periodic.id,
+                professional_id=rng.choice(doctors).id,
+                outcome=outcome,
+                sheet_available_on=visit_date,
+            )
+        )
+        written += 1
+    session.flush()
+    context.summary["visites des années passées"] = written
+
+
+SECTIONS.append(("historique des visites", _visit_history))
+
+
 def _visit_requests(context: DemoContext) -> None:
     from app.visits.request_demo import demo_visit_requests
 
@@ -984,6 +1032,61 @@ def _statutory(context: DemoContext) -> None:
 
 
 SECTIONS.append(("médecine statutaire", _statutory))
+
+
+def _documents(context: DemoContext) -> None:
+    from app.documents.demo import demo_documents
+
+    demo_documents(context)
+
+
+SECTIONS.append(("documents et prévention", _documents))
+
+
+def _invoices(context: DemoContext) -> None:
+    """A few invoices of the first collectivities (SPEC F7): one paid, one partly paid, one
+    with a credit note; visit invoices (no run key: the billing runs issue the contributions)."""
+    from decimal import Decimal
+
+    from app.billing.invoices import LineInput, credit_note, issue_invoice, record_payment
+
+    issued = 0
+    for index, collectivity in enumerate(context.collectivities[:3]):
+        visits = 2 + index
+        amount = Decimal(visits) * Decimal("84.00")
+        invoice = issue_invoice(
+            collectivity_id=collectivity.id,
+            label="Facture de visites",
+            lines=[
+                LineInput(
+                    label="Visites médicales réalisées",
+                    quantity=Decimal(visits),
+                    unit_price=Decimal("84.00"),
+                    amount=amount,
+                    source=f"{visits} visites réalisées au cours du mois précédent x 84,00 € "
+                    "— tarif à l'acte (démonstration)",
+                )
+            ],
+            run_key=None,
+            issue_date=context.today - dt.timedelta(days=45 - 10 * index),
+        )
+        issued += 1
+        if index == 0:
+            record_payment(invoice.id, amount, context.today - dt.timedelta(days=5), "VIR-DEMO-1")
+        elif index == 1:
+            record_payment(invoice.id, Decimal("84.00"), context.today, "VIR-DEMO-2")
+        else:
+            credit_note(
+                invoice.id,
+                amount=Decimal("84.00"),
+                reason="Visite annulée par le service (démonstration)",
+                issue_date=context.today,
+            )
+            issued += 1
+    context.summary["factures et avoirs"] = issued
+
+
+SECTIONS.append(("factures", _invoices))
 
 
 def _due_dates(context: DemoContext) -> None:

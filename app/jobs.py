@@ -116,5 +116,38 @@ JOBS: dict[str, Job] = {
             "app.scheduling.reminders:run_reminders",
             "Rappelle aux collectivités les plages réservées encore incomplètes à 15 jours.",
         ),
+        _job(
+            "activity-report",
+            "Rapport annuel d'activité",
+            {"month": 1, "day": 15, "hour": 4, "minute": 0},
+            "app.dashboards.report:run_activity_report",
+            "Produit le rapport annuel d'activité de l'année écoulée (PDF et Excel) de chaque "
+            "collectivité et le publie dans « Mes documents » (SPEC H2, dû au 31 mars).",
+        ),
+        _job(
+            "billing-contributions",
+            "Facturation des cotisations annuelles",
+            {"month": 4, "day": 1, "hour": 5, "minute": 0},
+            "app.billing.runs:run_contributions",
+            "Cotisation de médecine préventive de l'année (effectif déclaré x coût unitaire) et "
+            "participation de médecine statutaire (masse salariale x taux), après la date limite "
+            "des déclarations (SPEC F3, F5, G3).",
+        ),
+        _job(
+            "billing-absences",
+            "Facturation de la majoration d'absentéisme",
+            {"month": "1,7", "day": 2, "hour": 5, "minute": 0},
+            "app.billing.runs:run_absences",
+            "Majoration du semestre écoulé quand le taux d'absences injustifiées dépasse le seuil "
+            "(SPEC F4, G3).",
+        ),
+        _job(
+            "billing-msc",
+            "Facturation des actes de médecine statutaire",
+            {"month": 1, "day": 15, "hour": 5, "minute": 0},
+            "app.billing.runs:run_msc",
+            "Actes de l'année écoulée réalisés au-delà du droit de tirage, au prix à l'acte "
+            "(SPEC F5, G3).",
+        ),
     )
 }

@@ -8,7 +8,16 @@ from app.accounts.models import (
     PasswordToken,
     PortalMembership,
 )
+from app.billing.models import Invoice, InvoiceLine, InvoiceSequence, Payment
 from app.core.audit import AuditLog
+from app.documents.models import (
+    EmployerDocument,
+    PreventionAction,
+    PreventionModule,
+    PreventionRegistration,
+    PreventionSession,
+    PublishedDocument,
+)
 from app.planning.models import Appointment, Plage, PlageRefusal
 from app.referential.models import (
     Collectivity,
@@ -43,6 +52,10 @@ from app.workforce.models import (
 )
 
 __all__ = [
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceSequence",
+    "Payment",
     "AccountSecurity",
     "AcfiDay",
     "AcfiPlan",
@@ -60,6 +73,12 @@ __all__ = [
     "Collectivity",
     "Consultation",
     "DueDate",
+    "EmployerDocument",
+    "PreventionAction",
+    "PreventionModule",
+    "PreventionRegistration",
+    "PreventionSession",
+    "PublishedDocument",
     "PeriodicityRuleRecord",
     "MedicalAccess",
     "MedicalNote",

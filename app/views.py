@@ -6,8 +6,17 @@ from flask_appbuilder import AppBuilder, ModelView
 
 from app.accounts import portal_views as portal
 from app.accounts import views as accounts
+from app.billing import invoice_api
+from app.billing import invoice_views as invoices
+from app.billing import run_views as billing_runs
+from app.billing.declaration_api import DeclarationApi
+from app.billing.declaration_views import MyDeclarationsView
 from app.core.admin_views import AuditLogView, OutboxView
 from app.core.emails import add_email_validators
+from app.dashboards import views as dashboards
+from app.documents import api as documents_api
+from app.documents import prevention_views as prevention
+from app.documents import views as documents
 from app.planning import api as planning_api
 from app.planning import views as planning
 from app.referential import api as referential_api
@@ -33,6 +42,7 @@ ADMINISTRATION = "Administration"
 MY_SPACE = "Mon espace"
 PLANNING = "Planning"
 WORKFORCE = "Effectif"
+STEERING = "Pilotage"
 
 
 def register_views(appbuilder: AppBuilder) -> None:
@@ -48,6 +58,8 @@ def register_views(appbuilder: AppBuilder) -> None:
     add(portal.MyHealthTeamView, "Équipe santé", icon="fa-user-md", category=MY_SPACE)
     add(portal.SecondaryAccountsView, "Comptes secondaires", icon="fa-users", category=MY_SPACE)
     add(acfi_views.MyAcfiView, "Inspection", icon="fa-hard-hat", category=MY_SPACE)
+    add(MyDeclarationsView, "Déclarations", icon="fa-file-alt", category=MY_SPACE)
+    add(invoices.EmployerInvoicesView, "Factures", icon="fa-file-invoice", category=MY_SPACE)
 
     add(
         planning.PlanningView,
@@ -76,6 +88,20 @@ def register_views(appbuilder: AppBuilder) -> None:
         consultations.VisitSheetsView,
         "Fiches de visite",
         icon="fa-file-medical",
+        category=MY_SPACE,
+    )
+    add(documents.MyDocumentsView, "Mes documents", icon="fa-folder-open", category=MY_SPACE)
+    add(documents.EmployerDocumentsView, "Dépôt de documents", icon="fa-upload", category=MY_SPACE)
+    add(
+        prevention.MyPreventionView,
+        "Mes actions de prévention",
+        icon="fa-shield-alt",
+        category=MY_SPACE,
+    )
+    add(
+        prevention.ProgrammeView,
+        "Programme et inscriptions",
+        icon="fa-chalkboard-teacher",
         category=MY_SPACE,
     )
     add(
@@ -146,6 +172,20 @@ def register_views(appbuilder: AppBuilder) -> None:
     add(referential.HealthTeamView, "Équipes santé", icon="fa-user-md", category=MEMBERS)
     add(referential.ConventionView, "Conventions", icon="fa-file-signature", category=MEMBERS)
     add(acfi_views.AcfiView, "Inspection (ACFI)", icon="fa-hard-hat", category=MEMBERS)
+    add(documents.DepositQueueView, "Documents déposés", icon="fa-inbox", category=MEMBERS)
+    add(documents.PublicationsView, "Publier un document", icon="fa-file-upload", category=MEMBERS)
+    add(
+        prevention.PreventionActionsView,
+        "Prévention hors visites",
+        icon="fa-shield-alt",
+        category=MEMBERS,
+    )
+    add(
+        prevention.CatalogueView,
+        "Catalogue de prévention",
+        icon="fa-chalkboard-teacher",
+        category=MEMBERS,
+    )
 
     add(
         referential.OfficeView,
@@ -226,6 +266,17 @@ def register_views(appbuilder: AppBuilder) -> None:
         category=ADMINISTRATION,
     )
 
+    # Direction's and accounting's entries share one category: a « Tableau de bord » of its own
+    # beside « Comptabilité » made the Admin and Direction menu bars wrap at 1366 px.
+    add(
+        dashboards.DashboardView,
+        "Tableau de bord",
+        icon="fa-chart-bar",
+        category=STEERING,
+        category_icon="fa-chart-bar",
+    )
+    add(dashboards.MyDashboardView, "Tableau de bord", icon="fa-chart-bar", category=MY_SPACE)
+
     appbuilder.add_view_no_menu(accounts.PrimaryAccountView)
     appbuilder.add_view_no_menu(accounts.PasswordLinkView)
     appbuilder.add_view_no_menu(accounts.SetPasswordView)
@@ -249,6 +300,22 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_api(statutory_api.StatutoryRequestApi)
     appbuilder.add_api(statutory_api.AcfiPlanApi)
     appbuilder.add_api(statutory_api.AcfiDayApi)
+    appbuilder.add_api(documents_api.DocumentApi)
+    appbuilder.add_api(DeclarationApi)
+    appbuilder.add_api(invoice_api.InvoiceApi)
+
+    add(
+        billing_runs.BillingRunsView,
+        "Facturation",
+        icon="fa-file-invoice-dollar",
+        category=STEERING,
+    )
+    add(
+        invoices.AccountingInvoicesView,
+        "Factures et avoirs",
+        icon="fa-file-invoice",
+        category=STEERING,
+    )
 
     _security_menu_into_administration(appbuilder)
 

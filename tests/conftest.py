@@ -160,8 +160,18 @@ def purge_business_data() -> None:
 
     with db.engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
-            if table.name not in KEPT_TABLES:
-                connection.execute(table.delete())
+            if table.name in KEPT_TABLES:
+                continue
+            # A row pointing at a row of its own table (a credit note at its invoice): unlink
+            # them first, the delete order of the tables cannot.
+            own = [
+                fk.parent
+                for fk in table.foreign_keys
+                if fk.column.table is table and fk.parent.nullable
+            ]
+            if own:
+                connection.execute(table.update().values({column.name: None for column in own}))
+            connection.execute(table.delete())
 
 
 def _clear_outbox(app: Flask) -> None:

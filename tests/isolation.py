@@ -208,6 +208,36 @@ def _careers(session: Session, world: World) -> None:
 
 
 @world_builder
+def _declarations(session: Session, world: World) -> None:
+    """Annual declarations (SPEC F1): B's validated and reopened (marker in the reason), A's;
+    a March reminder recorded for each (REST ``declaration``, « Déclarations », « Effectifs »)."""
+    from app.workforce.models import DeclarationReminder, Headcount
+
+    for collectivity, marker in ((world.a, "A"), (world.b, SECRET_B)):
+        session.add(
+            Headcount(
+                collectivity_id=collectivity.id,
+                year=2024,
+                headcount=222,
+                permanent_headcount=200,
+                payroll=987654,
+                declared_on=dt.date(2024, 3, 1),
+                validated_at=dt.datetime(2024, 3, 1, 9, tzinfo=dt.UTC),
+                reopened_at=dt.datetime(2024, 4, 1, 9, tzinfo=dt.UTC),
+                reopened_reason=f"Motif {marker}",
+            )
+        )
+        session.add(
+            DeclarationReminder(
+                collectivity_id=collectivity.id,
+                year=2024,
+                sent_at=dt.datetime(2024, 3, 1, 6, tzinfo=dt.UTC),
+            )
+        )
+    session.flush()
+
+
+@world_builder
 def _planning(session: Session, world: World) -> None:
     from app.planning.models import (
         Appointment,
@@ -496,6 +526,184 @@ def _statutory_requests(session: Session, world: World) -> None:
         )
 
 
+@world_builder
+def _documents_and_prevention(session: Session, world: World) -> None:
+    """Deposits, published documents, prevention actions and registrations of A's two agents
+    and B's (issue 15); each marker in a name and in the PDF bytes. A's document of the
+    collectivity as a whole is its primary account's only."""
+    from app.core import files
+    from app.documents.models import (
+        DocumentFolder,
+        EmployerDocument,
+        PreventionAction,
+        PreventionKind,
+        PreventionModule,
+        PreventionRegistration,
+        PreventionSession,
+        PublishedDocument,
+    )
+    from app.referential.models import DocumentNature, DocumentUsage
+
+    nature = session.scalar(
+        select(DocumentNature).where(
+            DocumentNature.usage == DocumentUsage.employeur, DocumentNature.code == "fiche_poste"
+        )
+    )
+    now = dt.datetime.now().replace(microsecond=0)
+    module = PreventionModule(
+        title=f"Module sweep {factories._next()}",
+        content="Gestes et postures",
+        audience="Agents techniques",
+        duration_minutes=120,
+    )
+    session.add(module)
+    session.flush()
+    seminar = PreventionSession(
+        module_id=module.id,
+        starts_at=now + dt.timedelta(days=30),
+        place="Salle du CDG",
+        capacity=10,
+        registration_deadline=(now + dt.timedelta(days=20)).date(),
+    )
+    session.add(seminar)
+    session.flush()
+    visible, hidden, other = world.ids["agents"]
+    for seat, (agent_id, collectivity, marker) in enumerate(
+        ((visible, world.a, "A"), (hidden, world.a, HIDDEN_A), (other, world.b, SECRET_B))
+    ):
+        data = b"%PDF-1.4\n%" + marker.encode() + b"\n%%EOF\n"
+        stored = files.store(data, "documents-employeur", f"depot-{marker}.pdf")
+        session.add(
+            EmployerDocument(
+                collectivity_id=collectivity.id,
+                agent_id=agent_id,
+                nature_id=nature.id,
+                filename=stored.filename,
+                stored_path=stored.path,
+                size=stored.size,
+                uploaded_at=now,
+                no_medical_data_at=now,
+            )
+        )
+        stored = files.store(data, "documents-publies", f"publie-{marker}.pdf")
+        session.add(
+            PublishedDocument(
+                collectivity_id=collectivity.id,
+                agent_id=agent_id,
+                folder=DocumentFolder.autres,
+                title=f"Document {marker}",
+                filename=stored.filename,
+                stored_path=stored.path,
+                size=stored.size,
+                published_on=now.date(),
+            )
+        )
+        session.add(
+            PreventionRegistration(
+                collectivity_id=collectivity.id,
+                agent_id=agent_id,
+                session_id=seminar.id,
+                seat_index=seat,
+                registered_at=now,
+            )
+        )
+    for collectivity, marker in ((world.a, "A"), (world.b, SECRET_B)):
+        data = b"%PDF-1.4\n%" + marker.encode() + b"\n%%EOF\n"
+        # A's report is not about an agent: its secondary account never reads it.
+        whole = HIDDEN_A if collectivity is world.a else SECRET_B
+        report = b"%PDF-1.4\n%" + whole.encode() + b"\n%%EOF\n"
+        stored = files.store(report, "documents-publies", f"rapport-{whole}.pdf")
+        session.add(
+            PublishedDocument(
+                collectivity_id=collectivity.id,
+                folder=DocumentFolder.rapports_acfi,
+                title=f"Rapport ACFI {whole}",
+                filename=stored.filename,
+                stored_path=stored.path,
+                size=stored.size,
+                published_on=now.date(),
+            )
+        )
+        stored = files.store(data, "prevention", f"compte-rendu-{marker}.pdf")
+        session.add(
+            PreventionAction(
+                collectivity_id=collectivity.id,
+                kind=PreventionKind.f3sct,
+                action_on=now.date(),
+                participants=f"Participants {marker}",
+                duration_minutes=90,
+                summary=f"Résumé {marker}",
+                report_filename=stored.filename,
+                report_path=stored.path,
+            )
+        )
+
+
+@world_builder
+def _dashboard_absences(session: Session, world: World) -> None:
+    """A past unjustified absence of B (the dashboards' absenteeism by collectivity names B:
+    its name must never reach A's restricted dashboard)."""
+    from app.planning.models import Appointment, AppointmentStatus, Plage, PlageNature, PlageState
+    from app.referential.models import Office, VisitType
+
+    office = session.scalar(select(Office).where(Office.name == "Cabinet partagé"))
+    visit = session.scalar(select(VisitType).where(VisitType.code == "periodique"))
+    start = dt.datetime.combine(dt.date.today() - dt.timedelta(days=10), dt.time(9, 0))
+    plage = Plage(
+        office_id=office.id,
+        professional_id=factories.make_professional(session, last_name="PROTDB").id,
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+        appointment_minutes=20,
+        nature=PlageNature.medecin,
+        state=PlageState.convocation,
+        reserved_for_id=world.b.id,
+    )
+    session.add(plage)
+    session.flush()
+    session.add(
+        Appointment(
+            plage_id=plage.id,
+            slot_index=0,
+            agent_id=world.ids["agents"][2],
+            collectivity_id=world.b.id,
+            starts_at=start,
+            visit_type_id=visit.id,
+            comment=f"Absence {SECRET_B}",
+            status=AppointmentStatus.absence_injustifiee,
+        )
+    )
+
+
+@world_builder
+def _invoices(session: Session, world: World) -> None:
+    """Invoices of A and B with a payment and a credit note (issue 14). B's carry SECRET_B in
+    their label and line sources; A's carry HIDDEN_A: a secondary account sees no invoice."""
+    from decimal import Decimal
+
+    from app.billing.invoices import LineInput, credit_note, issue_invoice, record_payment
+
+    today = dt.date.today()
+    for collectivity, marker in ((world.a, HIDDEN_A), (world.b, SECRET_B)):
+        line = LineInput(
+            label=f"Cotisation {marker}",
+            quantity=Decimal(12),
+            unit_price=Decimal("87.00"),
+            amount=Decimal("1044.00"),
+            source=f"12 agents déclarés {marker}",
+        )
+        invoice = issue_invoice(
+            collectivity_id=collectivity.id,
+            label=f"Cotisations {marker}",
+            lines=[line],
+            run_key=f"contributions:{today.year}:{collectivity.id}",
+            issue_date=today,
+        )
+        record_payment(invoice.id, Decimal("44.00"), today, f"VIR-{marker}")
+        credit_note(invoice.id, amount=Decimal("100.00"), reason=f"Motif {marker}")
+        world.ids.setdefault("invoices", []).append(invoice.id)
+
+
 def build_world(session: Session) -> World:
     a = factories.make_collectivity(session, name="Commune Alpha")
     b = factories.make_collectivity(
@@ -655,10 +863,44 @@ ARGUMENT_MODELS = {
     "statutory_request_id": "StatutoryRequest",
     "acfi_plan_id": "AcfiPlan",
     "acfi_day_id": "AcfiDay",
+    "declaration_id": "Headcount",
+    "employer_document_id": "EmployerDocument",
+    "published_document_id": "PublishedDocument",
+    "prevention_action_id": "PreventionAction",
+    "prevention_registration_id": "PreventionRegistration",
+    "invoice_id": "Invoice",
 }
 ENUMERATED_ARGUMENTS = {"kind": ["positions", "agents", "exits"], "fmt": ["csv", "xlsx"]}
 # Staff screens no employer account opens at all (403 to every method, exports included).
-STAFF_ONLY_PREFIXES = ("/consultations/historique/",)
+STAFF_ONLY_PREFIXES = ("/consultations/historique/", "/facturation/", "/comptabilite/factures/")
+
+# Dashboard figures and annual reports (issue 17): a figure key, a format, a year.
+DASHBOARD_ARGUMENTS = {
+    "key": ["visites", "remplissage", "absenteisme", "statutaire", "effectifs"],
+    "fmt": ["csv", "xlsx", "pdf"],
+    "year": [str(dt.date.today().year - 1), str(dt.date.today().year)],
+}
+
+
+def _sweep_dashboard_rule(
+    report: SweepReport, web: Any, rule: Any, methods: set[str], markers: tuple[str, ...]
+) -> None:
+    """Every combination of the dashboard arguments: no marker in what answers, and the staff
+    dashboard refused outright."""
+    import itertools
+
+    names = sorted(rule.arguments)
+    for values in itertools.product(*(DASHBOARD_ARGUMENTS[name] for name in names)):
+        url = rule.rule
+        for name, value in zip(names, values, strict=True):
+            url = re.sub(rf"<(?:\w+:)?{name}>", value, url)
+        response = web.get(url)
+        report.cases += 1
+        found = _markers_in(response_text(response), markers)
+        if response.status_code < 400 and found:
+            report.leak(f"GET {url} shows {found}")
+        if url.startswith("/tableau-de-bord/"):
+            _try(report, web, url, methods)
 
 
 def _forged_arguments(
@@ -801,6 +1043,9 @@ def _sweep_rule(
                     report.leak(f"GET {url} shows {found}")
             if url.startswith(STAFF_ONLY_PREFIXES):
                 _try(report, web, url, methods)
+        return
+    if rule.arguments and set(rule.arguments) <= set(DASHBOARD_ARGUMENTS):
+        _sweep_dashboard_rule(report, web, rule, methods, markers)
         return
     combos = _forged_arguments(rule, forbidden, context["visible"], context)
     if combos is None:

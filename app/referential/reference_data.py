@@ -78,6 +78,8 @@ DOCUMENT_NATURES = {
         ("document_unique", "Document unique d'évaluation des risques"),
         ("organigramme", "Organigramme"),
         ("attestation_formation", "Attestation de formation"),
+        ("autorisation_conduite", "Autorisation de conduite"),
+        ("attestation_suivi", "Attestation de suivi"),
         ("justificatif", "Justificatif"),
         ("autre", "Autre document"),
     ],

@@ -565,12 +565,12 @@ class TariffView(AppModelView):
     show_title = "Tarif"
     add_title = "Nouveau tarif"
     edit_title = "Modifier le tarif"
-    list_columns = ["label", "key", "amount", "valid_from", "valid_to"]
+    list_columns = ["code", "label", "key", "amount", "valid_from", "valid_to", "source"]
     add_columns = ["code", "key", "label", "value", "unit", "valid_from", "valid_to", "source"]
     edit_columns = add_columns
     show_columns = ["code", "key", "label", "amount", "valid_from", "valid_to", "source"]
     search_columns = ["code", "key", "label", "valid_from", "valid_to"]
-    order_columns = ["label", "key", "valid_from", "valid_to"]
+    order_columns = ["code", "label", "key", "valid_from", "valid_to"]
     base_order = ("code", "asc")
     label_columns = {
         "code": "Paramètre",

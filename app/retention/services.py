@@ -223,7 +223,11 @@ def erase_collectivity(ctx: JobContext, report: CollectivityErasure) -> None:
 def _drop_uploaded_files(collectivity_id: int) -> list[str]:
     """Remove the rows that point at the collectivity's uploaded files; returns those files
     (deleted by the caller once the rows' removal is committed)."""
+    from app.documents import services as documents
+
     stored = attachments.stored_paths([collectivity_id])
+    stored += documents.stored_paths(collectivity_id)  # deposits, published, prevention reports
+    documents.drop_rows(collectivity_id)
     no_sync = {"synchronize_session": False}
     db.session.execute(
         delete(VisitRequestAttachment).where(

@@ -22,7 +22,18 @@ def unfilled_plages_step(ctx: JobContext) -> None:
     ctx.end_batch()
 
 
-REMINDER_STEPS: list[Callable[[JobContext], None]] = [unfilled_plages_step]
+DECLARATIONS = "relances de déclaration annuelle"
+
+
+def declarations_step(ctx: JobContext) -> None:
+    from app.billing.declarations import send_reminders
+
+    # From 1 March, the collectivities that have not declared the year: once each and year.
+    ctx.counts[DECLARATIONS] += send_reminders(ctx.today)
+    ctx.end_batch()
+
+
+REMINDER_STEPS: list[Callable[[JobContext], None]] = [unfilled_plages_step, declarations_step]
 
 
 def run_reminders(ctx: JobContext) -> None:

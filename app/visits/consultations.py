@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import g
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, defaultload
 
 from app.core import clock
 from app.extensions import db
@@ -83,6 +83,8 @@ def employer_sheets(name: str | None = None, limit: int = 500) -> list[Consultat
 
         query = query.where(agent_services.name_clause(name))
     query = query.order_by(Consultation.visit_date.desc(), Consultation.id.desc()).limit(limit)
+    # The agent's secondary-account assignments are not shown: no selectin load for them.
+    query = query.options(defaultload(Consultation.agent).lazyload(Agent.assignments))
     return list(db.session.scalars(query).unique())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core import clock
 from app.core.model import Base
+from app.core.types import Decimal as MoneyColumn
 from app.core.types import LabelledEnum, UTCDateTime, enum_column
 from app.referential.models import Civility, ContractType, Risk
 from app.rules.formatting import fold
@@ -400,5 +402,46 @@ class Headcount(TenantMixin, Base):
     permanent_headcount: Mapped[int | None] = mapped_column(Integer)
     declared_on: Mapped[dt.date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(String(250))
+    # The annual declaration (SPEC F1, app.billing.declarations): payroll for statutory medicine,
+    # validation (editable 7 days after, then locked) and the staff's reopening.
+    payroll: Mapped[decimal.Decimal | None] = mapped_column(MoneyColumn(14, 2))
+    validated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    validated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ab_user.id", ondelete="SET NULL")
+    )
+    reopened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reopened_reason: Mapped[str | None] = mapped_column(String(250))
 
     collectivity = relationship("Collectivity", lazy="joined")
+    validated_by = relationship("User", foreign_keys=[validated_by_id])
+
+    @property
+    def validated_on(self) -> dt.date | None:
+        """The validation date in Paris (CONTRACT.md §2 ``validated_on``): ``declared_on``."""
+        return self.declared_on
+
+    @property
+    def lock_state(self) -> str:
+        """« Modifiable jusqu'au JJ/MM/AAAA », « Verrouillée depuis le ... », « Rouverte »."""
+        from app.rules.declarations import editable_until
+
+        if self.reopened_at is not None:
+            return "Rouverte par le centre de gestion"
+        if self.declared_on is None:
+            return ""
+        until = editable_until(self.declared_on)
+        if clock.today() <= until:
+            return f"Modifiable jusqu'au {until:%d/%m/%Y}"
+        return f"Verrouillée depuis le {until + dt.timedelta(days=1):%d/%m/%Y}"
+
+
+class DeclarationReminder(TenantMixin, Base):
+    """A declaration reminder sent to a collectivity for a year, once (SPEC G4)."""
+
+    __tablename__ = "declaration_reminder"
+    __audited__ = False
+    __table_args__ = (UniqueConstraint("collectivity_id", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -846,17 +846,26 @@ class HeadcountView(AppModelView):
     show_title = "Effectif déclaré"
     add_title = "Saisir un effectif"
     edit_title = "Modifier un effectif"
-    list_columns = ["collectivity", "year", "headcount", "permanent_headcount", "declared_on"]
+    list_columns = [
+        "collectivity",
+        "year",
+        "headcount",
+        "permanent_headcount",
+        "payroll",
+        "declared_on",
+        "lock_state",
+    ]
     add_columns = [
         "collectivity",
         "year",
         "headcount",
         "permanent_headcount",
+        "payroll",
         "declared_on",
         "note",
     ]
     edit_columns = add_columns
-    show_columns = add_columns
+    show_columns = [*add_columns, "validated_by", "lock_state", "reopened_reason"]
     search_columns = ["year"]
     order_columns = ["year"]
     base_order = ("year", "desc")
@@ -865,10 +874,61 @@ class HeadcountView(AppModelView):
         "year": "Année",
         "headcount": "Effectif au 1er janvier",
         "permanent_headcount": "Effectif permanent au 31/12 N-1",
+        "payroll": "Masse salariale",
         "declared_on": "Déclaré le",
         "note": "Observation",
+        "validated_by": "Validée par",
+        "lock_state": "Modification",
+        "reopened_reason": "Motif de réouverture",
     }
     list_template = "workforce/headcount_list.html"
+    show_template = "billing/declaration_show.html"  # the staff's « Rouvrir » button
+    # Staff reopen a locked declaration with a reason (SPEC F1; app/billing/declarations.py).
+    method_permission_name = {**AppModelView.method_permission_name, "reopen": WRITE}
+
+    @expose("/<int:pk>/rouvrir", methods=["GET", "POST"])
+    @has_access
+    def reopen(self, pk: int) -> Any:
+        from app.billing import declarations as declaration_services
+
+        if current_scope().is_employer:
+            abort(404)
+        row = db.session.get(Headcount, pk)
+        if row is None:
+            abort(404)
+        error = None
+        if request.method == "POST":
+            try:
+                declaration_services.reopen(pk, request.form.get("reason", ""))
+            except TenantViolation:
+                db.session.rollback()
+                abort(404)
+            except DomainError as refused:
+                db.session.rollback()
+                error = refused.message
+            else:
+                db.session.commit()
+                flash(f"Déclaration {row.year} rouverte : l'employeur peut la modifier.", "success")
+                return redirect(url_for("HeadcountView.list"))
+        return self.render_template(
+            "billing/declaration_reopen.html", row=row, error=error, title="Rouvrir"
+        )
+
+    def _get_list_widget(self, filters: Any, **kwargs: Any) -> Any:
+        from app.core.views import _hide_columns
+
+        widgets = super()._get_list_widget(filters, **kwargs)
+        if current_scope().is_secondary:  # the payroll is the primary account's (declaration)
+            _hide_columns(widgets["list"].template_args, {"payroll"}, by_index=False)
+        return widgets
+
+    def _get_show_widget(self, pk: Any, item: Any, widgets: Any = None, **kwargs: Any) -> Any:
+        from app.core.views import _hide_columns
+
+        widgets = super()._get_show_widget(pk, item, widgets, **kwargs)
+        if current_scope().is_secondary:
+            _hide_columns(widgets["show"].template_args, {"payroll"}, by_index=True)
+        return widgets
 
     def pre_add(self, item: Headcount) -> None:
         self._check(item)
@@ -884,9 +944,16 @@ class HeadcountView(AppModelView):
             raise FieldError("Année invalide.", "year")
         if item.headcount < 0 or (item.permanent_headcount or 0) < 0:
             raise FieldError("Un effectif ne peut pas être négatif.", "headcount")
+        if item.payroll is not None and item.payroll < 0:
+            raise FieldError("La masse salariale ne peut pas être négative.", "payroll")
 
     def render_template(self, template: str, **kwargs: Any) -> Any:
         today = clock.today()
+        kwargs.setdefault(
+            "can_reopen",
+            not current_scope().is_employer
+            and bool(self.appbuilder.sm.has_access(f"can_{WRITE}", self.class_permission_name)),
+        )
         kwargs.setdefault(
             "current_headcount",
             db.session.scalar(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -20,7 +21,7 @@ from app.core.mail import outbox_entries
 from app.referential.models import Civility, ContactFunction
 from app.scheduling import services
 from app.scheduling.models import JobRun, RunStatus, RunTrigger
-from app.workforce.models import Agent, StagedAgentChange
+from app.workforce.models import Agent, Headcount, StagedAgentChange
 from tests import factories
 from tests.integration.test_workforce import _contract, _position
 from tests.isolation import make_agent
@@ -277,6 +278,18 @@ def test_the_reminders_job_reminds_each_unfilled_plage_once(app, db_ctx):
 
     with db_ctx() as session:
         a = _collectivity(session, "Commune Rappel", "convocations@rappel.fr")
+        # Its annual declaration is done: the job's declarations step has nothing to send.
+        session.add(
+            Headcount(
+                collectivity_id=a.id,
+                year=DAY.year,
+                headcount=12,
+                permanent_headcount=10,
+                payroll=Decimal("300000.00"),
+                declared_on=DAY - dt.timedelta(days=20),
+                validated_at=dt.datetime(2026, 2, 10, 9, 0, tzinfo=dt.UTC),
+            )
+        )
         office = factories.make_office(session, served=[a])
         doctor = factories.make_professional(session)
         start = dt.datetime.combine(DAY + dt.timedelta(days=15), dt.time(9, 0))
@@ -296,9 +309,12 @@ def test_the_reminders_job_reminds_each_unfilled_plage_once(app, db_ctx):
     again = _run(app, "reminders")
     next_day = _run(app, "reminders", today=DAY + dt.timedelta(days=1))
 
-    assert first.counts == {"rappels de plages non remplies": 1}
+    assert first.counts == {
+        "rappels de plages non remplies": 1,
+        "relances de déclaration annuelle": 0,
+    }
     assert not again.ran
-    assert next_day.counts == {"rappels de plages non remplies": 0}
+    assert next_day.counts["rappels de plages non remplies"] == 0
     with app.app_context():
         [mail] = outbox_entries()
     assert mail.to == "convocations@rappel.fr" and "3 place(s) libre(s)" in mail.body

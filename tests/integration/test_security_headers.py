@@ -302,7 +302,8 @@ REACHED = {
     ],
     roles.SANTE: ["/plages/"],
     roles.COMPTABILITE: ["/"],
-    roles.DIRECTION: ["/"],
+    # Direction's home is its dashboard (« / » redirects there, SPEC H1).
+    roles.DIRECTION: ["/tableau-de-bord/"],
     roles.EMPLOYER_PRIMARY: [
         "/portail/coordonnees/",
         "/portail/consultations/",

@@ -1,0 +1,1 @@
+"""Billing (SPEC F): declarations, tariffs, runs, invoices."""

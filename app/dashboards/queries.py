@@ -1,0 +1,556 @@
+"""The figures of the dashboards (SPEC H1) and of the annual report (H2): one SQL aggregate
+(GROUP BY) per figure, whatever the volume; never a Python loop over rows.
+
+Every query takes a :class:`Filters` (period, office, category of collectivity, and the
+collectivity of an employer's restricted dashboard). An employer's figures are restricted twice:
+by the explicit ``collectivity_id`` filter and by the tenant criteria that ``app.tenancy`` adds
+to every ORM statement of the request (a secondary account: its agents only; never a
+confidential visit or appointment, SPEC E7). Staff figures exclude confidential visits too
+where the employer version of the same chart would show them (``employer=True``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, extract, func, select
+
+from app.extensions import db
+from app.planning.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Plage, PlageState
+from app.referential.models import (
+    Collectivity,
+    Office,
+    Professional,
+    TariffCategory,
+    VisitType,
+    office_collectivity,
+)
+from app.statutory.models import COUNTED, AcfiDay, AcfiDayStatus, AcfiPlan, StatutoryRequest
+from app.visits.consultation_models import Consultation, Outcome
+from app.visits.models import VisitRequest, VisitRequestState
+from app.workforce.models import Headcount
+
+# DOMAIN.md §2: above 5 % of unjustified absences the absenteeism penalty applies.
+ABSENTEEISM_THRESHOLD = 5.0
+MONTHS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
+          "nov.", "déc.")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: dt.date
+    end: dt.date
+    office_id: int | None = None
+    category: TariffCategory | None = None
+    # The employer's restricted dashboard (or one collectivity's report).
+    collectivity_id: int | None = None
+
+    @property
+    def employer(self) -> bool:
+        return self.collectivity_id is not None
+
+
+def month_label(year: int, month: int) -> str:
+    return f"{MONTHS[month - 1]} {year}"
+
+
+def months_between(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
+    """(year, month) of every month of the period, in order."""
+    months = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _collectivity_filters(filters: Filters, column: Any) -> list[Any]:
+    """Conditions on a collectivity id column: the employer's own, the category, the office
+    serving it."""
+    conditions: list[Any] = []
+    if filters.collectivity_id is not None:
+        conditions.append(column == filters.collectivity_id)
+    if filters.category is not None:
+        conditions.append(
+            column.in_(select(Collectivity.id).where(Collectivity.category == filters.category))
+        )
+    return conditions
+
+
+def _served_by(filters: Filters, column: Any) -> list[Any]:
+    if filters.office_id is None:
+        return []
+    return [
+        column.in_(
+            select(office_collectivity.c.collectivity_id).where(
+                office_collectivity.c.office_id == filters.office_id
+            )
+        )
+    ]
+
+
+def _int(value: Any) -> int:
+    return int(value or 0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Visits
+# ----------------------------------------------------------------------------------------------
+
+
+def visits_by_month(filters: Filters) -> list[tuple[int, int, str, int]]:
+    """(year, month, visit type, consultations) of the period."""
+    year = cast(extract("year", Consultation.visit_date), Integer)
+    month = cast(extract("month", Consultation.visit_date), Integer)
+    conditions = [
+        Consultation.visit_date.between(filters.start, filters.end),
+        *_collectivity_filters(filters, Consultation.collectivity_id),
+    ]
+    if filters.office_id is not None:
+        conditions.append(Consultation.office_id == filters.office_id)
+    if filters.employer:
+        conditions.append(Consultation.is_confidential.is_(False))
+    rows = db.session.execute(
+        select(year, month, VisitType.label, func.count(Consultation.id))
+        .join(VisitType, VisitType.id == Consultation.visit_type_id)
+        .where(*conditions)
+        .group_by(year, month, VisitType.label)
+        .order_by(year, month, VisitType.label)
+    )
+    return [(_int(y), _int(m), label, _int(n)) for y, m, label, n in rows]
+
+
+def visits_by_outcome(filters: Filters) -> list[tuple[str, Outcome, int]]:
+    """(visit type, outcome, consultations) of the period (the annual report)."""
+    conditions = [
+        Consultation.visit_date.between(filters.start, filters.end),
+        *_collectivity_filters(filters, Consultation.collectivity_id),
+    ]
+    if filters.employer:
+        conditions.append(Consultation.is_confidential.is_(False))
+    rows = db.session.execute(
+        select(VisitType.label, Consultation.outcome, func.count(Consultation.id))
+        .join(VisitType, VisitType.id == Consultation.visit_type_id)
+        .where(*conditions)
+        .group_by(VisitType.label, Consultation.outcome)
+        .order_by(VisitType.label, Consultation.outcome)
+    )
+    return [(label, outcome, _int(n)) for label, outcome, n in rows]
+
+
+# ----------------------------------------------------------------------------------------------
+# Plage fill rate
+# ----------------------------------------------------------------------------------------------
+
+
+def _plage_capacity() -> Any:
+    """Whole appointments of a plage, in SQL (``rules.planning.capacity``)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        minutes = cast(extract("epoch", Plage.ends_at - Plage.starts_at), Integer) / 60
+    else:
+        minutes = cast(
+            (func.julianday(Plage.ends_at) - func.julianday(Plage.starts_at)) * 1440 + 0.5, Integer
+        )
+    return minutes // Plage.appointment_minutes
+
+
+@dataclass(frozen=True)
+class FillRow:
+    office: str
+    professional: str
+    plages: int
+    capacity: int
+    taken: int
+
+    @property
+    def rate(self) -> float:
+        return round(100.0 * self.taken / self.capacity, 1) if self.capacity else 0.0
+
+
+def fill_rates(filters: Filters) -> list[FillRow]:
+    """Capacity and units taken of the plages of the period (cancelled plages left out), by
+    office and professional. Confidential appointments hold a unit: they count as taken."""
+    start = dt.datetime.combine(filters.start, dt.time.min)
+    end = dt.datetime.combine(filters.end, dt.time.max)
+    in_period = [Plage.starts_at.between(start, end), Plage.state != PlageState.annulee]
+    if filters.office_id is not None:
+        in_period.append(Plage.office_id == filters.office_id)
+    taken = (
+        select(Appointment.plage_id, func.count(Appointment.id).label("n"))
+        .join(Plage, Plage.id == Appointment.plage_id)
+        .where(*in_period, Appointment.status.in_(ACTIVE_STATUSES))
+        .group_by(Appointment.plage_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            Office.name,
+            Professional.last_name,
+            Professional.first_name,
+            func.count(Plage.id),
+            func.sum(_plage_capacity()),
+            func.sum(func.coalesce(taken.c.n, 0)),
+        )
+        .select_from(Plage)
+        .join(Office, Office.id == Plage.office_id)
+        .join(Professional, Professional.id == Plage.professional_id)
+        .outerjoin(taken, taken.c.plage_id == Plage.id)
+        .where(*in_period)
+        .group_by(Office.name, Professional.id, Professional.last_name, Professional.first_name)
+        .order_by(Office.name, Professional.last_name, Professional.first_name)
+    )
+    return [
+        FillRow(office, f"{last} {first}", _int(count), _int(capacity), _int(used))
+        for office, last, first, count, capacity, used in rows
+    ]
+
+
+# ----------------------------------------------------------------------------------------------
+# Absenteeism
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AbsenteeismRow:
+    collectivity_id: int
+    collectivity: str
+    honoured: int
+    unjustified: int
+    justified: int
+
+    @property
+    def rate(self) -> float:
+        """DOMAIN.md §2: unjustified / (honoured + unjustified), in %."""
+        base = self.honoured + self.unjustified
+        return round(100.0 * self.unjustified / base, 1) if base else 0.0
+
+    @property
+    def above_threshold(self) -> bool:
+        return self.rate > ABSENTEEISM_THRESHOLD
+
+
+def absenteeism(filters: Filters) -> list[AbsenteeismRow]:
+    """Honoured, unjustified and justified absences of the period by collectivity."""
+    start = dt.datetime.combine(filters.start, dt.time.min)
+    end = dt.datetime.combine(filters.end, dt.time.max)
+    status = Appointment.status
+    conditions = [
+        Appointment.starts_at.between(start, end),
+        status.in_(
+            [
+                AppointmentStatus.honoree,
+                AppointmentStatus.absence_injustifiee,
+                AppointmentStatus.absence_justifiee,
+            ]
+        ),
+        *_collectivity_filters(filters, Appointment.collectivity_id),
+        *_served_by(filters, Appointment.collectivity_id),
+    ]
+    if filters.employer:
+        conditions.append(Appointment.is_confidential.is_(False))
+    rows = db.session.execute(
+        select(
+            Collectivity.id,
+            Collectivity.name,
+            func.count(Appointment.id).filter(status == AppointmentStatus.honoree),
+            func.count(Appointment.id).filter(status == AppointmentStatus.absence_injustifiee),
+            func.count(Appointment.id).filter(status == AppointmentStatus.absence_justifiee),
+        )
+        .select_from(Appointment)
+        .join(Collectivity, Collectivity.id == Appointment.collectivity_id)
+        .where(*conditions)
+        .group_by(Collectivity.id, Collectivity.name)
+        .order_by(Collectivity.name)
+    )
+    return [AbsenteeismRow(i, name, _int(h), _int(u), _int(j)) for i, name, h, u, j in rows]
+
+
+# ----------------------------------------------------------------------------------------------
+# Statutory medicine
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatutoryRow:
+    year: int
+    month: int
+    requests: int
+    points: decimal.Decimal
+    beyond: int
+    beyond_amount: decimal.Decimal
+
+    @property
+    def label(self) -> str:
+        return month_label(self.year, self.month)
+
+
+def statutory_by_month(filters: Filters) -> list[StatutoryRow]:
+    """Requests counted in the quota, points consumed, requests beyond the quota and their
+    amount, by month of consumption."""
+    year = cast(extract("year", StatutoryRequest.consumed_on), Integer)
+    month = cast(extract("month", StatutoryRequest.consumed_on), Integer)
+    conditions = [
+        StatutoryRequest.consumed_on.between(filters.start, filters.end),
+        StatutoryRequest.status.in_(COUNTED),
+        *_collectivity_filters(filters, StatutoryRequest.collectivity_id),
+    ]
+    if filters.office_id is not None:
+        conditions.append(StatutoryRequest.office_id == filters.office_id)
+    beyond = StatutoryRequest.within_quota.is_(False)
+    rows = db.session.execute(
+        select(
+            year,
+            month,
+            func.count(StatutoryRequest.id),
+            func.coalesce(func.sum(StatutoryRequest.points), 0),
+            func.count(StatutoryRequest.id).filter(beyond),
+            func.coalesce(func.sum(case((beyond, StatutoryRequest.price), else_=0)), 0),
+        )
+        .where(*conditions)
+        .group_by(year, month)
+        .order_by(year, month)
+    )
+    return [
+        StatutoryRow(_int(y), _int(m), _int(n), decimal.Decimal(p), _int(b), decimal.Decimal(a))
+        for y, m, n, p, b, a in rows
+    ]
+
+
+def statutory_by_act(filters: Filters) -> list[tuple[int, str, int]]:
+    """(act number, act label, requests) of the period (the annual report)."""
+    from app.referential.models import StatutoryAct
+
+    rows = db.session.execute(
+        select(StatutoryAct.number, StatutoryAct.label, func.count(StatutoryRequest.id))
+        .join(StatutoryAct, StatutoryAct.id == StatutoryRequest.act_id)
+        .where(
+            StatutoryRequest.consumed_on.between(filters.start, filters.end),
+            StatutoryRequest.status.in_(COUNTED),
+            *_collectivity_filters(filters, StatutoryRequest.collectivity_id),
+        )
+        .group_by(StatutoryAct.number, StatutoryAct.label)
+        .order_by(StatutoryAct.number)
+    )
+    return [(_int(number), label, _int(n)) for number, label, n in rows]
+
+
+# ----------------------------------------------------------------------------------------------
+# Workforce
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeadcountRow:
+    year: int
+    collectivities: int
+    headcount: int
+    permanent: int
+
+
+def headcounts(filters: Filters) -> list[HeadcountRow]:
+    """Declared headcounts (SPEC C6) summed by year, over the years of the period."""
+    conditions = [
+        Headcount.year.between(filters.start.year, filters.end.year),
+        *_collectivity_filters(filters, Headcount.collectivity_id),
+        *_served_by(filters, Headcount.collectivity_id),
+    ]
+    rows = db.session.execute(
+        select(
+            Headcount.year,
+            func.count(Headcount.id),
+            func.coalesce(func.sum(Headcount.headcount), 0),
+            func.coalesce(func.sum(Headcount.permanent_headcount), 0),
+        )
+        .where(*conditions)
+        .group_by(Headcount.year)
+        .order_by(Headcount.year)
+    )
+    return [HeadcountRow(_int(y), _int(c), _int(h), _int(p)) for y, c, h, p in rows]
+
+
+# ----------------------------------------------------------------------------------------------
+# Inspection (the annual report)
+# ----------------------------------------------------------------------------------------------
+
+
+def acfi_days(filters: Filters) -> tuple[decimal.Decimal, decimal.Decimal, decimal.Decimal]:
+    """(days planned by the volume, days planned in the calendar, days done) of the years of
+    the period."""
+    conditions = _collectivity_filters(filters, AcfiPlan.collectivity_id)
+    volume = db.session.scalar(
+        select(func.coalesce(func.sum(AcfiPlan.volume_days), 0)).where(
+            AcfiPlan.year.between(filters.start.year, filters.end.year), *conditions
+        )
+    )
+    planned, done = db.session.execute(
+        select(
+            func.coalesce(
+                func.sum(case((AcfiDay.status != AcfiDayStatus.annule, AcfiDay.days), else_=0)),
+                0,
+            ),
+            func.coalesce(
+                func.sum(case((AcfiDay.status == AcfiDayStatus.realise, AcfiDay.days), else_=0)),
+                0,
+            ),
+        )
+        .join(AcfiPlan, AcfiPlan.id == AcfiDay.plan_id)
+        .where(AcfiDay.day_on.between(filters.start, filters.end), *conditions)
+    ).one()
+    return decimal.Decimal(volume), decimal.Decimal(planned), decimal.Decimal(done)
+
+
+# ----------------------------------------------------------------------------------------------
+# Home pages
+# ----------------------------------------------------------------------------------------------
+
+
+def pending_requests(collectivity_id: int | None = None) -> int:
+    """Visit requests waiting for the secretariat (the employer's own when given)."""
+    conditions = [VisitRequest.state == VisitRequestState.en_attente]
+    if collectivity_id is not None:
+        conditions += [
+            VisitRequest.collectivity_id == collectivity_id,
+            VisitRequest.is_confidential.is_(False),
+        ]
+    return _int(db.session.scalar(select(func.count(VisitRequest.id)).where(*conditions)))
+
+
+def plages_of_day(day: dt.date, professional_user_id: int | None = None) -> list[Any]:
+    """The day's plages (not cancelled) with their capacity and units taken: one statement."""
+    start = dt.datetime.combine(day, dt.time.min)
+    end = dt.datetime.combine(day, dt.time.max)
+    taken = (
+        select(Appointment.plage_id, func.count(Appointment.id).label("n"))
+        .join(Plage, Plage.id == Appointment.plage_id)
+        .where(Plage.starts_at.between(start, end), Appointment.status.in_(ACTIVE_STATUSES))
+        .group_by(Appointment.plage_id)
+        .subquery()
+    )
+    conditions = [Plage.starts_at.between(start, end), Plage.state != PlageState.annulee]
+    if professional_user_id is not None:
+        conditions.append(Professional.user_id == professional_user_id)
+    return list(
+        db.session.execute(
+            select(
+                Plage.id,
+                Plage.starts_at,
+                Plage.ends_at,
+                Plage.state,
+                Office.name.label("office"),
+                Professional.last_name,
+                Professional.first_name,
+                _plage_capacity().label("capacity"),
+                func.coalesce(taken.c.n, 0).label("taken"),
+            )
+            .select_from(Plage)
+            .join(Office, Office.id == Plage.office_id)
+            .join(Professional, Professional.id == Plage.professional_id)
+            .outerjoin(taken, taken.c.plage_id == Plage.id)
+            .where(*conditions)
+            .order_by(Plage.starts_at, Office.name)
+        )
+    )
+
+
+def unfilled_reserved(today: dt.date, days: int = 15, limit: int = 10) -> list[Any]:
+    """Reserved plages of the next ``days`` days with units left: one statement."""
+    start = dt.datetime.combine(today, dt.time.min)
+    end = dt.datetime.combine(today + dt.timedelta(days=days), dt.time.max)
+    in_period = [Plage.starts_at.between(start, end), Plage.state == PlageState.reservee]
+    taken = (
+        select(Appointment.plage_id, func.count(Appointment.id).label("n"))
+        .join(Plage, Plage.id == Appointment.plage_id)
+        .where(*in_period, Appointment.status.in_(ACTIVE_STATUSES))
+        .group_by(Appointment.plage_id)
+        .subquery()
+    )
+    capacity = _plage_capacity()
+    used = func.coalesce(taken.c.n, 0)
+    return list(
+        db.session.execute(
+            select(
+                Plage.id,
+                Plage.starts_at,
+                Office.name.label("office"),
+                Collectivity.name.label("collectivity"),
+                capacity.label("capacity"),
+                used.label("taken"),
+            )
+            .select_from(Plage)
+            .join(Office, Office.id == Plage.office_id)
+            .outerjoin(Collectivity, Collectivity.id == Plage.reserved_for_id)
+            .outerjoin(taken, taken.c.plage_id == Plage.id)
+            .where(*in_period, used < capacity)
+            .order_by(Plage.starts_at)
+            .limit(limit)
+        )
+    )
+
+
+def next_convocations(collectivity_id: int, now: dt.datetime, limit: int = 5) -> list[Any]:
+    """The collectivity's next appointments (never a confidential one): one statement."""
+    from app.workforce.models import Agent
+
+    return list(
+        db.session.execute(
+            select(
+                Appointment.id,
+                Appointment.starts_at,
+                Appointment.status,
+                func.coalesce(Agent.usage_name, Agent.birth_name).label("last_name"),
+                Agent.first_name,
+                VisitType.label.label("visit_type"),
+                Office.name.label("office"),
+            )
+            .join(Agent, Agent.id == Appointment.agent_id)
+            .join(VisitType, VisitType.id == Appointment.visit_type_id)
+            .join(Plage, Plage.id == Appointment.plage_id)
+            .join(Office, Office.id == Plage.office_id)
+            .where(
+                Appointment.collectivity_id == collectivity_id,
+                Appointment.is_confidential.is_(False),
+                Appointment.starts_at >= now,
+                Appointment.status.in_(ACTIVE_STATUSES),
+            )
+            .order_by(Appointment.starts_at)
+            .limit(limit)
+        )
+    )
+
+
+def employer_counts(collectivity_id: int, today: dt.date, days: int = 30) -> tuple[int, int]:
+    """(pending visit requests, visit sheets made available in the last ``days`` days) of the
+    collectivity, never a confidential one: one statement."""
+    pending = (
+        select(func.count(VisitRequest.id))
+        .where(
+            VisitRequest.state == VisitRequestState.en_attente,
+            VisitRequest.collectivity_id == collectivity_id,
+            VisitRequest.is_confidential.is_(False),
+        )
+        .scalar_subquery()
+    )
+    sheets = (
+        select(func.count(Consultation.id))
+        .where(
+            Consultation.collectivity_id == collectivity_id,
+            Consultation.is_confidential.is_(False),
+            and_(
+                Consultation.sheet_available_on > today - dt.timedelta(days=days),
+                Consultation.sheet_available_on <= today,
+            ),
+        )
+        .scalar_subquery()
+    )
+    row = db.session.execute(select(pending, sheets)).one()
+    return _int(row[0]), _int(row[1])
+
+
+def offices() -> list[tuple[int, str]]:
+    return [
+        (i, name)
+        for i, name in db.session.execute(select(Office.id, Office.name).order_by(Office.name))
+    ]

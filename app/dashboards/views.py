@@ -1,0 +1,347 @@
+"""Dashboards (SPEC H1): Direction and Admin see every collectivity; an employer sees a
+restricted version limited to its own collectivity (a secondary account: its agents). Each
+chart is inline SVG drawn on the server, with the table of the same figures and its CSV/XLSX
+export (``app.core.exports`` cells, ``app.core.spreadsheet`` files)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort, flash, request
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from markupsafe import Markup
+
+from app import roles
+from app.core import clock, files
+from app.core.exports import csv_cells, requested_format, xlsx_cells
+from app.core.formatting import format_decimal
+from app.core.spreadsheet import XLSX_MIMETYPE, csv_response, xlsx_response
+from app.core.views import READ
+from app.dashboards import charts, queries
+from app.dashboards.queries import Filters
+from app.referential.models import TariffCategory
+from app.rules.dates import parse_french_date
+from app.rules.errors import DomainError
+from app.rules.formatting import format_date
+from app.security import register_resources
+from app.tenancy import current_scope
+
+DASHBOARD = "Dashboard"
+MY_DASHBOARD = "MyDashboard"
+register_resources(
+    {
+        DASHBOARD: {roles.DIRECTION: (READ,)},
+        MY_DASHBOARD: {roles.EMPLOYER_PRIMARY: (READ,), roles.EMPLOYER_SECONDARY: (READ,)},
+    }
+)
+
+
+@dataclass
+class Figure:
+    """One chart of a dashboard: its SVG, and the table (header, rows) it is drawn from."""
+
+    key: str
+    title: str
+    svg: Markup
+    header: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+    note: str = ""
+
+
+def _date_arg(name: str, default: dt.date) -> dt.date:
+    raw = request.args.get(name, "").strip()[:20]
+    if not raw:
+        return default
+    try:
+        return parse_french_date(raw)
+    except (DomainError, ValueError):
+        flash(f"Date invalide : « {raw} » (format JJ/MM/AAAA).", "warning")
+        return default
+
+
+def read_filters(collectivity_id: int | None = None) -> Filters:
+    """The period (default: the last 12 whole months and this one), office and category."""
+    today = clock.today()
+    default_start = dt.date(today.year - 1, today.month, 1)
+    start = _date_arg("du", default_start)
+    end = _date_arg("au", today)
+    if end < start:
+        flash("La fin de la période précède son début : période par défaut.", "warning")
+        start, end = default_start, today
+    if (end - start).days > 366 * 5:
+        flash("La période est limitée à 5 ans.", "warning")
+        start = end - dt.timedelta(days=366 * 5)
+    office = request.args.get("cabinet", "")
+    category = TariffCategory.__members__.get(request.args.get("categorie", ""))
+    return Filters(
+        start=start,
+        end=end,
+        office_id=int(office) if office.isdigit() and len(office) < 10 else None,
+        category=category if collectivity_id is None else None,
+        collectivity_id=collectivity_id,
+    )
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1f} %".replace(".", ",")
+
+
+def visits_figure(filters: Filters) -> Figure:
+    rows = queries.visits_by_month(filters)
+    months = queries.months_between(filters.start, filters.end)
+    types = sorted({label for _, _, label, _ in rows})
+    counts = {(y, m, label): n for y, m, label, n in rows}
+    labels = [queries.month_label(y, m) for y, m in months]
+    series = [
+        charts.Series(label, [counts.get((y, m, label), 0) for y, m in months]) for label in types
+    ]
+    return Figure(
+        "visites",
+        "Visites par mois et par type",
+        charts.bar_chart("Visites par mois et par type", labels, series),
+        ["Année", "Mois", "Type de visite", "Visites"],
+        [[y, m, label, n] for y, m, label, n in rows],
+    )
+
+
+def fill_figure(filters: Filters) -> Figure:
+    rows = queries.fill_rates(filters)
+    offices: dict[str, list[int]] = {}
+    for row in rows:
+        total = offices.setdefault(row.office, [0, 0])
+        total[0] += row.capacity
+        total[1] += row.taken
+    labels = list(offices)
+    rates = [round(100.0 * t / c, 1) if c else 0.0 for c, t in offices.values()]
+    return Figure(
+        "remplissage",
+        "Taux de remplissage des plages par cabinet",
+        charts.bar_chart(
+            "Taux de remplissage des plages par cabinet",
+            labels,
+            [charts.Series("Taux de remplissage", rates)],
+            unit=" %",
+        ),
+        ["Cabinet", "Professionnel", "Plages", "Capacité", "Créneaux pris", "Taux (%)"],
+        [[r.office, r.professional, r.plages, r.capacity, r.taken, r.rate] for r in rows],
+        note="Par professionnel dans le tableau ; le filtre de catégorie ne s'applique pas aux "
+        "plages (une plage commune sert plusieurs collectivités).",
+    )
+
+
+def absenteeism_figure(filters: Filters) -> Figure:
+    rows = queries.absenteeism(filters)
+    shown = sorted(rows, key=lambda r: (-r.rate, r.collectivity))[:15]
+    title = "Taux d'absentéisme par collectivité (seuil 5 %)"
+    return Figure(
+        "absenteisme",
+        title,
+        charts.bar_chart(
+            title,
+            [r.collectivity for r in shown],
+            [
+                charts.Series(
+                    "Absences injustifiées / (honorés + injustifiées)", [r.rate for r in shown]
+                )
+            ],
+            unit=" %",
+            threshold=queries.ABSENTEEISM_THRESHOLD,
+        ),
+        [
+            "Collectivité",
+            "Rendez-vous honorés",
+            "Absences injustifiées",
+            "Absences justifiées",
+            "Taux (%)",
+            "Au-delà du seuil",
+        ],
+        [
+            [r.collectivity, r.honoured, r.unjustified, r.justified, r.rate, r.above_threshold]
+            for r in rows
+        ],
+        note="Le graphique montre les 15 taux les plus élevés ; le tableau, toutes les "
+        "collectivités."
+        if len(rows) > 15
+        else "",
+    )
+
+
+def statutory_figure(filters: Filters) -> Figure:
+    rows = queries.statutory_by_month(filters)
+    months = queries.months_between(filters.start, filters.end)
+    by_month = {(r.year, r.month): r for r in rows}
+    labels = [queries.month_label(y, m) for y, m in months]
+    within = [
+        float(by_month[k].requests - by_month[k].beyond) if k in by_month else 0.0 for k in months
+    ]
+    beyond = [float(by_month[k].beyond) if k in by_month else 0.0 for k in months]
+    title = "Médecine statutaire : consommation du droit de tirage"
+    return Figure(
+        "statutaire",
+        title,
+        charts.bar_chart(
+            title,
+            labels,
+            [charts.Series("Dans le quota", within), charts.Series("Au-delà du quota", beyond)],
+        ),
+        ["Année", "Mois", "Demandes", "Points consommés", "Au-delà du quota", "Montant au-delà"],
+        [[r.year, r.month, r.requests, r.points, r.beyond, r.beyond_amount] for r in rows],
+    )
+
+
+def headcount_figure(filters: Filters) -> Figure:
+    rows = queries.headcounts(filters)
+    title = "Évolution des effectifs déclarés"
+    return Figure(
+        "effectifs",
+        title,
+        charts.line_chart(
+            title,
+            [str(r.year) for r in rows],
+            [
+                charts.Series("Effectif", [r.headcount for r in rows]),
+                charts.Series("Effectif permanent", [r.permanent for r in rows]),
+            ],
+        ),
+        ["Année", "Collectivités déclarantes", "Effectif", "Effectif permanent"],
+        [[r.year, r.collectivities, r.headcount, r.permanent] for r in rows],
+    )
+
+
+STAFF_FIGURES: dict[str, Callable[[Filters], Figure]] = {
+    "visites": visits_figure,
+    "remplissage": fill_figure,
+    "absenteisme": absenteeism_figure,
+    "statutaire": statutory_figure,
+    "effectifs": headcount_figure,
+}
+# The employer's restricted version: no plage fill rate (the CDG's offices and professionals).
+EMPLOYER_FIGURES = {k: v for k, v in STAFF_FIGURES.items() if k != "remplissage"}
+
+
+def cell_text(value: Any) -> str:
+    """A table cell as the page shows it."""
+    if isinstance(value, bool):
+        return "Oui" if value else "Non"
+    if isinstance(value, float):
+        return (
+            str(int(value)) if value.is_integer() else format_decimal(decimal.Decimal(str(value)))
+        )
+    if isinstance(value, dt.date):
+        return format_date(value)
+    return str(csv_cells([value])[0])
+
+
+def export_figure(figure: Figure, fmt: str, filters: Filters) -> Any:
+    fmt = requested_format(fmt)
+    name = f"{figure.key}_{filters.start:%Y%m%d}_{filters.end:%Y%m%d}.{fmt}"
+    if fmt == "csv":
+        return csv_response(name, figure.header, (csv_cells(r) for r in figure.rows))
+    return xlsx_response(name, figure.header, (xlsx_cells(r) for r in figure.rows))
+
+
+class _Dashboard(BaseView):
+    default_view = "index"
+    method_permission_name = {"index": READ, "export": READ, "report": READ}
+    figures: dict[str, Callable[[Filters], Figure]] = STAFF_FIGURES
+    template = "dashboards/dashboard.html"
+    title = "Tableau de bord"
+
+    def _collectivity(self) -> int | None:
+        return None
+
+    def _render(self) -> Any:
+        filters = read_filters(self._collectivity())
+        figures = [build(filters) for build in self.figures.values()]
+        return self.render_template(
+            self.template,
+            title=self.title,
+            filters=filters,
+            figures=figures,
+            offices=queries.offices() if self._collectivity() is None else [],
+            categories=list(TariffCategory) if self._collectivity() is None else [],
+            employer=self._collectivity() is not None,
+            cell_text=cell_text,
+            format_date=format_date,
+            reports=self._reports(),
+            endpoint=f"{type(self).__name__}",
+        )
+
+    def _reports(self) -> list[Any]:
+        from app.dashboards import report
+
+        return report.available(self._collectivity())
+
+    def _export(self, key: str, fmt: str) -> Any:
+        build = self.figures.get(key)
+        if build is None:
+            abort(404)
+        filters = read_filters(self._collectivity())
+        return export_figure(build(filters), fmt, filters)
+
+    def _report(self, year: int, fmt: str) -> Any:
+        from app.dashboards import report
+
+        path = report.stored_file(self._collectivity(), year, fmt)
+        if path is None:
+            abort(404)
+        mimetype = "application/pdf" if fmt == "pdf" else XLSX_MIMETYPE
+        return files.download_response(path.read_bytes(), path.name, mimetype)
+
+
+class DashboardView(_Dashboard):
+    """« Tableau de bord » of Direction and Admin: every collectivity."""
+
+    route_base = "/tableau-de-bord"
+    class_permission_name = DASHBOARD
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        return self._render()
+
+    @expose("/export/<key>/<fmt>")
+    @has_access
+    def export(self, key: str, fmt: str) -> Any:
+        return self._export(key, fmt)
+
+    @expose("/rapport/<int:year>/<fmt>")
+    @has_access
+    def report(self, year: int, fmt: str) -> Any:
+        return self._report(year, fmt)
+
+
+class MyDashboardView(_Dashboard):
+    """« Tableau de bord » of an employer: its collectivity only."""
+
+    route_base = "/portail/tableau-de-bord"
+    class_permission_name = MY_DASHBOARD
+    needs_collectivity = True
+    figures = EMPLOYER_FIGURES
+    title = "Mon tableau de bord"
+
+    def _collectivity(self) -> int | None:
+        collectivity_id = current_scope().collectivity_id
+        if collectivity_id is None:
+            abort(404)
+        return collectivity_id
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        return self._render()
+
+    @expose("/export/<key>/<fmt>")
+    @has_access
+    def export(self, key: str, fmt: str) -> Any:
+        return self._export(key, fmt)
+
+    @expose("/rapport/<int:year>/<fmt>")
+    @has_access
+    def report(self, year: int, fmt: str) -> Any:
+        return self._report(year, fmt)

@@ -1,0 +1,74 @@
+"""A home page per role (SPEC H1): what each role finds on « / », in a constant number of
+SQL statements."""
+
+from __future__ import annotations
+
+from app import roles
+from tests import factories, isolation
+from tests.util import text
+
+
+def test_secretariat_home_shows_the_day_the_queue_and_unfilled_plages(db_ctx, login):
+    with db_ctx() as session:
+        world = isolation.build_world(session)
+        session.commit()
+    page = text(login(world.staff).get("/"))
+    assert "Plages du jour" in page
+    assert "demande" in page and "en attente" in page
+    assert "Plages réservées incomplètes" in page
+
+
+def test_health_accounting_and_direction_homes(db_ctx, login):
+    with db_ctx() as session:
+        health = factories.make_user(session, roles.SANTE, username="sante-accueil")
+        accounting = factories.make_user(session, roles.COMPTABILITE, username="compta-accueil")
+        director = factories.make_user(session, roles.DIRECTION, username="direction-accueil")
+        session.commit()
+    assert "Ma journée" in text(login(health).get("/"))
+    page = text(login(accounting).get("/"))
+    assert "Facturation" in page
+    response = login(director).get("/")
+    assert response.status_code == 302 and "/tableau-de-bord/" in response.location
+
+
+def test_employer_home_shows_its_own_figures_only(db_ctx, login):
+    with db_ctx() as session:
+        world = isolation.build_world(session)
+        session.commit()
+    page = text(login(world.primary_a).get("/"))
+    assert "Prochaines convocations" in page
+    assert "fiche" in page and "demande" in page
+    assert isolation.SECRET_B not in page
+    assert isolation.CONFIDENTIAL_A not in page
+
+
+def test_home_pages_run_a_constant_number_of_statements(db_ctx, login, count_queries):
+    with db_ctx() as session:
+        world = isolation.build_world(session)
+        session.commit()
+    counts = {}
+    for user in (world.staff, world.primary_a):
+        web = login(user)
+        web.get("/")
+        with count_queries() as first:
+            web.get("/")
+        with db_ctx() as session:
+            factories.make_collectivity(session)
+            session.commit()
+        with count_queries() as second:
+            web.get("/")
+        counts[user.username] = (first.count, second.count)
+    assert all(a == b <= 8 for a, b in counts.values()), counts
+
+
+def test_accounting_home_counts_overdue_invoices_when_billing_exists(db_ctx, login):
+    from app.home import billing_ready
+
+    with db_ctx() as session:
+        accounting = factories.make_user(session, roles.COMPTABILITE, username="compta-retard")
+        session.commit()
+    page = text(login(accounting).get("/"))
+    if billing_ready():
+        assert "en retard de paiement" in page
+    else:
+        assert "une fois la facturation en service" in page
