@@ -361,3 +361,28 @@ def count_queries(app: Flask) -> Callable[[], Any]:
             event.remove(engine, "before_cursor_execute", _before)
 
     return _count
+
+
+@pytest.fixture(autouse=True)
+def _dispose_extra_apps(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Applications a test builds beside the session's one (another node, other settings) get
+    their connection pools closed at the end of the test: a pooled connection collected later
+    would warn (ResourceWarning, an error here) in whichever test runs then."""
+    import app as app_package
+
+    built: list[Flask] = []
+    original = app_package.create_app
+
+    def _recording(*args: Any, **kwargs: Any) -> Flask:
+        application = original(*args, **kwargs)
+        built.append(application)
+        return application
+
+    monkeypatch.setattr(app_package, "create_app", _recording)
+    yield
+    from app.extensions import db
+
+    for application in built:
+        if application is not app:
+            with application.app_context():
+                db.engine.dispose()
