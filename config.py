@@ -159,6 +159,20 @@ class Config:
     CDG_BIC = os.environ.get("CDG_BIC", "")
     CDG_PAYEE = os.environ.get("CDG_PAYEE", "Paierie départementale (comptable public)")
     INVOICE_VAT_RATE = os.environ.get("INVOICE_VAT_RATE", "")
+    # Factur-X (issue 18): postcode and city of the CDG when CDG_ADDRESS does not end with them
+    # (« 9 allée X, 69110 Ville »), and its VAT number (only printed when INVOICE_VAT_RATE is set).
+    CDG_POSTCODE = os.environ.get("CDG_POSTCODE", "")
+    CDG_CITY = os.environ.get("CDG_CITY", "")
+    CDG_VAT_NUMBER = os.environ.get("CDG_VAT_NUMBER", "")
+    # Chorus Pro API (issue 18): without URL and token, deposit batches are download only.
+    CHORUS_API_URL = os.environ.get("CHORUS_API_URL", "")
+    CHORUS_API_TOKEN = os.environ.get("CHORUS_API_TOKEN", "")
+    CHORUS_LOGIN = os.environ.get("CHORUS_LOGIN", "")
+    CHORUS_PASSWORD = os.environ.get("CHORUS_PASSWORD", "")
+    CHORUS_TIMEOUT = float(os.environ.get("CHORUS_TIMEOUT", "20"))
+    # SEPA direct debit (issue 18): the CDG's SEPA creditor identifier (ICS), written in pain.008
+    # files with CDG_NAME, CDG_IBAN and CDG_BIC. The default is a demo value (valid key).
+    SEPA_CREDITOR_ID = os.environ.get("SEPA_CREDITOR_ID", "FR78ZZZ123456")
 
 
 class TestConfig(Config):

@@ -32,6 +32,9 @@ def register_commands(app: Flask) -> None:
     from app.billing.cli import billing_cli
 
     app.cli.add_command(billing_cli)
+    from app.core.backup import backup_command
+
+    app.cli.add_command(backup_command)
 
 
 def seed_roles() -> list[str]:

@@ -1142,4 +1142,53 @@ def demo_job_runs(today: dt.date) -> dict[str, int]:
     for name in ("sync", "reminders"):
         outcome = claim_and_run(name, today=yesterday, trigger=RunTrigger.planificateur)
         runs[f"Tâche {name} du {yesterday:%d/%m/%Y}"] = 1 if outcome.ran else 0
+    # Accounting issued this year's contributions from *Pilotage › Facturation* (SPEC F8): the
+    # demo shows contribution invoices, and a blocked collectivity (no declaration) in the run.
+    outcome = claim_and_run("billing-contributions", today=today, trigger=RunTrigger.ecran)
+    runs[f"Facturation des cotisations {today.year}"] = 1 if outcome.ran else 0
     return runs
+
+
+def _mid_career(context: DemoContext) -> None:
+    from app.visits.due_demo import demo_mid_career
+
+    demo_mid_career(context)
+
+
+SECTIONS.append(("visite de mi-carrière", _mid_career))
+
+
+def _membership(context: DemoContext) -> None:
+    from app.membership.demo import demo_membership
+
+    demo_membership(context)
+
+
+SECTIONS.append(("demandes d'adhésion", _membership))
+
+
+def _chorus(context: DemoContext) -> None:
+    from app.einvoicing.demo import demo_chorus
+
+    demo_chorus(context)
+
+
+SECTIONS.append(("dépôts Chorus Pro", _chorus))
+
+
+def _procedures(context: DemoContext) -> None:
+    from app.procedures.demo import demo_procedures
+
+    demo_procedures(context)
+
+
+SECTIONS.append(("démarches", _procedures))
+
+
+def _sepa(context: DemoContext) -> None:
+    from app.payments.demo import demo_sepa
+
+    demo_sepa(context)
+
+
+SECTIONS.append(("mandats SEPA", _sepa))

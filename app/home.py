@@ -9,7 +9,6 @@ lands on the dashboard. Each section is a constant number of SQL aggregates.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from typing import Any
 
 from flask import g, redirect, url_for
@@ -24,21 +23,13 @@ def _role_names(user: Any) -> set[str]:
     return {role.name for role in getattr(user, "roles", [])}
 
 
-def billing_ready() -> bool:
-    """Does the billing package exist yet (issue 16)? Without it: placeholder text only."""
-    return importlib.util.find_spec("app.billing.models") is not None
-
-
-def _overdue(today: dt.date) -> tuple[int, Any] | None:
+def _overdue(today: dt.date) -> tuple[int, Any]:
     """(number, amount left to pay) of the invoices past their due date: one statement."""
     from sqlalchemy import func, select
 
+    from app.billing.models import Invoice, InvoiceKind, InvoiceStatus
     from app.extensions import db
 
-    try:
-        from app.billing.models import Invoice, InvoiceKind, InvoiceStatus
-    except ImportError:  # pragma: no cover - billing lands with issue 16
-        return None
     left = Invoice.total - Invoice.paid_amount - Invoice.credited_amount
     count, amount = db.session.execute(
         select(func.count(Invoice.id), func.coalesce(func.sum(left), 0)).where(
@@ -122,7 +113,7 @@ class HomeView(IndexView):
         if roles.SANTE in names:
             sections["health"] = {"plages": queries.plages_of_day(today, g.user.id)}
         if roles.COMPTABILITE in names:
-            sections["accounting"] = {"overdue": _overdue(today) if billing_ready() else None}
+            sections["accounting"] = {"overdue": _overdue(today)}
         if names & {roles.DIRECTION, roles.ADMIN}:
             sections["dashboard"] = True
         scope = current_scope()

@@ -149,5 +149,21 @@ JOBS: dict[str, Job] = {
             "Actes de l'année écoulée réalisés au-delà du droit de tirage, au prix à l'acte "
             "(SPEC F5, G3).",
         ),
+        _job(
+            "billing-acfi",
+            "Facturation de l'inspection (ACFI)",
+            {"month": 1, "day": 15, "hour": 5, "minute": 30},
+            "app.billing.runs:run_acfi",
+            "Jours d'inspection de l'année écoulée : jours supplémentaires des affiliées (au-delà "
+            "du volume annuel) et journées des non-affiliées, au tarif en vigueur (SPEC I2, G3).",
+        ),
+        _job(
+            "billing-legal",
+            "Facturation du conseil juridique",
+            {"month": 1, "day": 20, "hour": 5, "minute": 0},
+            "app.billing.runs:run_legal",
+            "Forfait annuel de conseil juridique des collectivités ayant une convention pour "
+            "l'année, au tarif en vigueur (DOMAIN §1, G3).",
+        ),
     )
 }

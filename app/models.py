@@ -18,7 +18,11 @@ from app.documents.models import (
     PreventionSession,
     PublishedDocument,
 )
+from app.einvoicing.models import ChorusBatch, ChorusDeposit
+from app.membership.models import MembershipApplication
+from app.payments.models import SepaDebit, SepaMandate
 from app.planning.models import Appointment, Plage, PlageRefusal
+from app.procedures.models import Procedure
 from app.referential.models import (
     Collectivity,
     Contact,
@@ -39,7 +43,7 @@ from app.referential.models import (
 from app.scheduling.models import JobRun
 from app.statutory.models import AcfiDay, AcfiPlan, StatutoryReport, StatutoryRequest
 from app.visits.consultation_models import Consultation, MedicalAccess, MedicalNote
-from app.visits.due_models import DueDate, PeriodicityRuleRecord
+from app.visits.due_models import DueDate, DueRecomputeRequest, PeriodicityRuleRecord
 from app.visits.models import VisitRequest
 from app.workforce.models import (
     Agent,
@@ -52,6 +56,8 @@ from app.workforce.models import (
 )
 
 __all__ = [
+    "ChorusBatch",
+    "ChorusDeposit",
     "Invoice",
     "InvoiceLine",
     "InvoiceSequence",
@@ -80,6 +86,7 @@ __all__ = [
     "PreventionSession",
     "PublishedDocument",
     "PeriodicityRuleRecord",
+    "DueRecomputeRequest",
     "MedicalAccess",
     "MedicalNote",
     "VisitRequest",
@@ -89,6 +96,8 @@ __all__ = [
     "DocumentNature",
     "HealthTeamMember",
     "JobRun",
+    "MembershipApplication",
+    "Procedure",
     "Mission",
     "Office",
     "PasswordHistory",
@@ -96,6 +105,8 @@ __all__ = [
     "PcsCode",
     "PortalMembership",
     "Professional",
+    "SepaDebit",
+    "SepaMandate",
     "Risk",
     "RiskEffectRule",
     "Role",

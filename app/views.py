@@ -17,8 +17,10 @@ from app.dashboards import views as dashboards
 from app.documents import api as documents_api
 from app.documents import prevention_views as prevention
 from app.documents import views as documents
+from app.membership import views as membership
 from app.planning import api as planning_api
 from app.planning import views as planning
+from app.procedures import views as procedures
 from app.referential import api as referential_api
 from app.referential import views as referential
 from app.retention import views as retention
@@ -92,6 +94,14 @@ def register_views(appbuilder: AppBuilder) -> None:
     )
     add(documents.MyDocumentsView, "Mes documents", icon="fa-folder-open", category=MY_SPACE)
     add(documents.EmployerDocumentsView, "Dépôt de documents", icon="fa-upload", category=MY_SPACE)
+    add(membership.MembershipWizardView, "Votre adhésion", icon="fa-handshake-o", category=MY_SPACE)
+    add(procedures.MyProceduresView, "Mes démarches", icon="fa-tasks", category=MY_SPACE)
+    add(
+        procedures.ProceduresToValidateView,
+        "Démarches à valider",
+        icon="fa-check-circle",
+        category=MY_SPACE,
+    )
     add(
         prevention.MyPreventionView,
         "Mes actions de prévention",
@@ -173,6 +183,13 @@ def register_views(appbuilder: AppBuilder) -> None:
     add(referential.ConventionView, "Conventions", icon="fa-file-signature", category=MEMBERS)
     add(acfi_views.AcfiView, "Inspection (ACFI)", icon="fa-hard-hat", category=MEMBERS)
     add(documents.DepositQueueView, "Documents déposés", icon="fa-inbox", category=MEMBERS)
+    add(
+        membership.MembershipQueueView,
+        "Adhésions à valider",
+        icon="fa-check-square",
+        category=MEMBERS,
+    )
+    add(procedures.ProcedureQueueView, "Démarches", icon="fa-tasks", category=MEMBERS)
     add(documents.PublicationsView, "Publier un document", icon="fa-file-upload", category=MEMBERS)
     add(
         prevention.PreventionActionsView,
@@ -280,6 +297,7 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_view_no_menu(accounts.PrimaryAccountView)
     appbuilder.add_view_no_menu(accounts.PasswordLinkView)
     appbuilder.add_view_no_menu(accounts.SetPasswordView)
+    appbuilder.add_view_no_menu(membership.RegistrationView)
     appbuilder.add_view_no_menu(accounts.MyAccountView)
     appbuilder.add_view_no_menu(retention.AgentExportView)
     appbuilder.add_view_no_menu(consultations.ConsultationDetailView)
@@ -316,6 +334,19 @@ def register_views(appbuilder: AppBuilder) -> None:
         icon="fa-file-invoice",
         category=STEERING,
     )
+    from app.einvoicing import views as einvoicing
+
+    add(
+        einvoicing.ChorusDepositsView,
+        "Dépôts Chorus Pro",
+        icon="fa-paper-plane",
+        category=STEERING,
+    )
+    appbuilder.add_view_no_menu(einvoicing.EmployerFacturxView)
+    appbuilder.add_view_no_menu(einvoicing.AccountingFacturxView)
+    from app.payments import views as payments
+
+    add(payments.SepaMandatesView, "Mandats SEPA", icon="fa-university", category=STEERING)
 
     _security_menu_into_administration(appbuilder)
 

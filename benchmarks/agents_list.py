@@ -47,7 +47,7 @@ def load(app: Any, start: int, stop: int, collectivity_ids: list[int], rng: rand
     from app.core.types import utcnow
     from app.extensions import db
     from app.referential.models import Civility, ContractType
-    from app.workforce.models import Agent, Contract, WorkPosition
+    from app.workforce.models import Agent, Contract, WorkPosition, refresh_list_keys
 
     began = time.perf_counter()
     with app.app_context():
@@ -100,6 +100,8 @@ def load(app: Any, start: int, stop: int, collectivity_ids: list[int], rng: rand
                     )
                 connection.execute(insert(Agent.__table__), agents)
                 connection.execute(insert(Contract.__table__), contracts)
+                # The list's sort keys, as the nightly sync sets them after a Core import.
+                refresh_list_keys(connection, [row["id"] for row in agents])
             if connection.dialect.name == "postgresql":
                 for table in ("agent", "contract"):
                     connection.exec_driver_sql(
@@ -176,6 +178,9 @@ def main() -> None:
     parser.add_argument("--collectivities", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument(
+        "--sorts", action="store_true", help="also the staff list sorted by each sortable column"
+    )
     args = parser.parse_args()
 
     from sqlalchemy import event
@@ -211,6 +216,12 @@ def main() -> None:
         ("employer", employer, "/effectif/?onglet=actifs"),
         ("employer", employer, f"/effectif/?onglet=actifs&nom={SEARCH}"),
     ]
+    if args.sorts:
+        for sort in ("naissance", "poste", "debut"):
+            for order in ("", "&ordre=desc"):
+                pages.append(("staff", staff, f"/effectif/?onglet=actifs&tri={sort}{order}"))
+        pages.append(("employer", employer, "/effectif/?onglet=actifs&tri=poste"))
+        pages.append(("employer", employer, "/effectif/?onglet=actifs&tri=debut"))
 
     print(f"database: {engine.dialect.name}, {args.collectivities} collectivities")
     loaded = 0

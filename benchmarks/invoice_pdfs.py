@@ -1,14 +1,15 @@
 """Invoice PDFs (SPEC F7): generates N invoice PDFs from the database and reports time and memory.
 
-    .venv/bin/python benchmarks/invoice_pdfs.py [--invoices 5000] [--batch 500] [--embedded]
+    .venv/bin/python benchmarks/invoice_pdfs.py [--invoices 5000] [--batch 500] [--bulk] [--profile]
     BENCH_DATABASE_URL=postgresql+psycopg://... .venv/bin/python benchmarks/invoice_pdfs.py
 
 Target (issue 14): 5 000 PDFs in under 60 s. N collectivities get one contribution invoice each
 (issued in one batch through ``issue_invoices``, timed, two lines with their sources, so every PDF has its call-for-
 contribution statement page). The PDFs are then rendered batch by batch as a mass printing would
-(one query for the invoices with their collectivity, one for their lines, per batch), in the bulk
-mode (PDF standard font); ``--embedded`` renders with the embedded DejaVu font of the single
-downloads instead. Reported: wall and CPU time, PDFs per second, total bytes, peak Python memory
+(one query for the invoices with their collectivity, one for their lines, per batch), with the
+embedded vendored DejaVu font (app/core/pdf.py: parsed once per process, cached subsets), as
+every download and the Factur-X PDF/A are; ``--bulk`` renders with the PDF standard font (not
+embedded) instead, ``--profile`` prints the cProfile top 25 of the rendering. Reported: wall and CPU time, PDFs per second, total bytes, peak Python memory
 (``--tracemalloc``, which slows Python down several times) and the process's maximum resident
 size before and after the rendering.
 """
@@ -16,7 +17,9 @@ size before and after the rendering.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import pstats
 import resource
 import sys
 import time
@@ -128,7 +131,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--invoices", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--embedded", action="store_true")
+    parser.add_argument("--bulk", action="store_true", help="PDF standard font, not embedded")
+    parser.add_argument("--profile", action="store_true", help="cProfile of the rendering")
     parser.add_argument("--tracemalloc", action="store_true", help="peak Python memory (slower)")
     args = parser.parse_args()
 
@@ -142,13 +146,20 @@ def main() -> None:
         if args.tracemalloc:
             tracemalloc.start()
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        profile = cProfile.Profile() if args.profile else None
         wall, cpu = time.perf_counter(), time.process_time()
-        rendered, size = render_all(ids, args.batch, args.embedded)
+        if profile is not None:
+            profile.enable()
+        rendered, size = render_all(ids, args.batch, not args.bulk)
+        if profile is not None:
+            profile.disable()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else 0
         tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    mode = "embedded DejaVu" if args.embedded else "bulk (standard font)"
+    if profile is not None:
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+    mode = "bulk (standard font)" if args.bulk else "embedded DejaVu"
     print(
         f"{rendered} PDFs ({mode}) in {wall:.1f} s wall, {cpu:.1f} s CPU "
         f"({rendered / wall:.0f} PDF/s), {size / 1e6:.1f} MB in total; "

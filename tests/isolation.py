@@ -873,6 +873,10 @@ ARGUMENT_MODELS = {
 ENUMERATED_ARGUMENTS = {"kind": ["positions", "agents", "exits"], "fmt": ["csv", "xlsx"]}
 # Staff screens no employer account opens at all (403 to every method, exports included).
 STAFF_ONLY_PREFIXES = ("/consultations/historique/", "/facturation/", "/comptabilite/factures/")
+# Factur-X and Chorus Pro deposits (issue 18): staff screens and downloads.
+STAFF_ONLY_PREFIXES += ("/comptabilite/factures-x/", "/comptabilite/chorus/")
+# Chorus Pro batches are staff records (no collectivity owns one): refused to every employer.
+ENUMERATED_ARGUMENTS["batch_id"] = ["1", "2"]
 
 # Dashboard figures and annual reports (issue 17): a figure key, a format, a year.
 DASHBOARD_ARGUMENTS = {
@@ -1448,3 +1452,97 @@ def secondary_acts_on_shared_objects(
         "API duplicate agent", api.post("/api/v1/agent/", json=duplicate), (400,), DUPLICATE_AGENT
     )
     return problems
+
+
+# Membership applications (issue 16): another applicant's draft and submitted application hold
+# B's marker; an employer reaches only its own draft (the wizard's step number is enumerated)
+# and never the CDG's queue.
+ENUMERATED_ARGUMENTS["number"] = ["1", "2", "3", "4", "5"]
+ENUMERATED_ARGUMENTS["application_id"] = ["1", "2"]
+STAFF_ONLY_PREFIXES += ("/adhesions/",)
+# The collectivity an application created once validated: scoped by its applicant, not by it.
+UNSCOPED_REFERENCES.add("membership_application.collectivity_id")
+
+
+@world_builder
+def _membership_applications(session: Session, world: World) -> None:
+    from app.membership.models import DRAFT, SUBMITTED, MembershipApplication
+
+    other = factories.make_user(session, roles.EMPLOYER_PRIMARY, username="candidat-sweep")
+    for status in (DRAFT, SUBMITTED):
+        session.add(
+            MembershipApplication(
+                applicant_user_id=other.id,
+                status=status,
+                current_step=2,
+                name=f"Candidat {SECRET_B}",
+                payload={"1": {"siret": "73282932000074", "city": f"Ville{SECRET_B}"}},
+            )
+        )
+
+
+# Procedures (issue 16): B's administrator has a gestion request and the CDG a buy-out report,
+# both holding B's marker; an employer of A reaches neither (« Démarches à valider » lists the
+# requests aimed at its own collectivities; a forged id is a 404) and never the CDG's queue.
+ENUMERATED_ARGUMENTS["procedure_id"] = ["1", "2"]
+STAFF_ONLY_PREFIXES += ("/demarches/cdg/",)
+# The collectivity a procedure is aimed at: scoped by its requester and its administrator.
+UNSCOPED_REFERENCES.add("procedure.collectivity_id")
+
+
+@world_builder
+def _procedures(session: Session, world: World) -> None:
+    from app.procedures.models import Procedure
+
+    outsider = factories.make_user(session, roles.EMPLOYER_PRIMARY, username="demandeur-sweep")
+    for kind in ("gestion", "rachat"):
+        session.add(
+            Procedure(
+                kind=kind,
+                state="en_cours",
+                requester_id=outsider.id,
+                collectivity_id=world.b.id if kind == "gestion" else None,
+                message=f"Demande {SECRET_B}",
+            )
+        )
+
+
+# SEPA mandates and direct debits (issue 18): « Pilotage › Mandats SEPA » is a staff screen; A and
+# B each have a signed mandate and a debited invoice, B's holding its marker (the employer's
+# « Factures » shows only its own mandate, IBAN masked).
+STAFF_ONLY_PREFIXES += ("/comptabilite/sepa/",)
+ENUMERATED_ARGUMENTS["mandate_id"] = ["1", "2"]
+
+
+@world_builder
+def _sepa_mandates(session: Session, world: World) -> None:
+    from decimal import Decimal
+
+    from app.payments.models import MandateStatus, SepaDebit, SepaMandate, SequenceType
+
+    invoices = world.ids["invoices"]
+    owners = ((world.a, HIDDEN_A, invoices[0]), (world.b, SECRET_B, invoices[1]))
+    for collectivity, marker, invoice_id in owners:
+        mandate = SepaMandate(
+            collectivity_id=collectivity.id,
+            umr=f"RUM-{marker}",
+            signed_on=dt.date(2025, 1, 2),
+            iban="FR7630006000011234567890189",
+            bic="AGRIFRPP",
+            debtor_name=f"Débiteur {marker}",
+            status=MandateStatus.signe,
+            first_debit_sent=True,
+        )
+        session.add(mandate)
+        session.flush()
+        session.add(
+            SepaDebit(
+                invoice_id=invoice_id,
+                mandate_id=mandate.id,
+                collectivity_id=collectivity.id,
+                batch_id=f"LOT-{marker}",
+                collection_date=dt.date.today(),
+                amount=Decimal("900.00"),
+                sequence=SequenceType.FRST,
+            )
+        )

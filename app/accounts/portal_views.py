@@ -74,6 +74,10 @@ class MyDetailsForm(FlaskForm):
     billing_line2 = _text("Complément d'adresse", 200)
     billing_postcode = _text("Code postal", 5)
     billing_city = _text("Ville", 100)
+    chorus_service_code = _text(
+        "Code service Chorus Pro", 100, description="Si votre structure l'exige sur Chorus Pro."
+    )
+    chorus_engagement_number = _text("N° d'engagement (bon de commande)", 50)
 
     BLOCKS = {
         "main": ["phone", "email", "main_line1", "main_line2", "main_postcode", "main_city"],
@@ -94,6 +98,8 @@ class MyDetailsForm(FlaskForm):
             "billing_line2",
             "billing_postcode",
             "billing_city",
+            "chorus_service_code",
+            "chorus_engagement_number",
         ],
     }
 

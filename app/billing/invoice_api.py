@@ -90,8 +90,12 @@ class InvoiceApi(AppModelRestApi):
     datamodel = SQLAInterface(Invoice)
     class_permission_name = INVOICE
     base_permissions = ["can_read"]
-    include_route_methods = {"get", "get_list", "info", "pdf"}
-    method_permission_name = {**AppModelRestApi.method_permission_name, "pdf": "read"}
+    include_route_methods = {"get", "get_list", "info", "pdf", "facturx"}
+    method_permission_name = {
+        **AppModelRestApi.method_permission_name,
+        "pdf": "read",
+        "facturx": "read",
+    }
     show_title = "Facture"
     list_title = "Factures et avoirs"
     label_columns = LABELS
@@ -141,6 +145,32 @@ class InvoiceApi(AppModelRestApi):
               $ref: '#/components/responses/404'
         """
         rendered = invoice_pdf(pk)
+        if rendered is None:
+            return self.response_404()
+        data, filename = rendered
+        response = make_response(data)
+        response.headers["Content-Type"] = "application/pdf"
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @expose("/<int:pk>/facturx", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("read")
+    def facturx(self, pk: int) -> Any:
+        """The invoice or credit note as a Factur-X PDF/A-3 (EN 16931, issue 18).
+        ---
+        get:
+          responses:
+            200:
+              description: The Factur-X invoice (application/pdf)
+            404:
+              $ref: '#/components/responses/404'
+        """
+        from app.einvoicing.facturx import facturx_pdf
+
+        rendered = facturx_pdf(pk)
         if rendered is None:
             return self.response_404()
         data, filename = rendered

@@ -120,6 +120,7 @@ class EmployerInvoicesView(BaseView):
             page=page.page,
             pages=page.pages(total),
             total=total,
+            sepa_mandate=_own_sepa_mandate(),
         )
 
     @expose("/<int:invoice_id>/pdf")
@@ -342,3 +343,10 @@ class AccountingInvoicesView(BaseView):
 
 def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _own_sepa_mandate() -> Any:
+    """The employer's SEPA mandate (app.payments, issue 18): one query, scoped to its tenant."""
+    from app.payments.models import SepaMandate
+
+    return db.session.scalar(select(SepaMandate).limit(1))

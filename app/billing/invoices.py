@@ -11,7 +11,10 @@ Interface (used by the billing runs, app/billing/runs.py, and by the accounting 
   ``AlreadyIssued`` (a DomainError) when an invoice with that ``run_key`` exists. The caller
   commits (or rolls back: the number drawn is rolled back with it, so no hole is left).
 - ``issue_invoices(items: Sequence[InvoiceInput], *, issue_date) -> list[Invoice]``: the same for
-  a batch (consecutive numbers drawn with one UPDATE, one flush): for runs of thousands.
+  a batch (consecutive numbers drawn as one block with one UPDATE, invoices and lines written by
+  bulk inserts): for runs of thousands. ``insert_invoices`` does it without loading the invoices
+  back ((id, number) pairs: what the billing runs use), ``lock_numbering(year)`` takes the
+  counter row first so a run can re-check its run keys under the lock.
 - ``credit_note(invoice_id, *, amount=None | lines=None, reason, issue_date=None) -> Invoice``:
   an *avoir* with its own number in the same sequence, negative lines, linked to the invoice
   (``credit_for_id``); never above the invoice's remaining amount; crediting all of it cancels
@@ -36,6 +39,7 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
 
 from app.billing.models import (
     Invoice,
@@ -207,14 +211,51 @@ class InvoiceInput:
 
 def issue_invoices(items: Sequence[InvoiceInput], *, issue_date: dt.date) -> list[Invoice]:
     """Issue a batch of invoices in the caller's transaction: the same checks as
-    ``issue_invoice``, consecutive numbers drawn with one UPDATE and one flush for the batch
-    (a billing run of thousands of collectivities). ``AlreadyIssued`` for the first run key that
-    exists: nothing of the batch is added."""
+    ``issue_invoice``, consecutive numbers drawn with one UPDATE, invoices and lines written by
+    bulk inserts (see ``insert_invoices``); returns the invoices with their lines loaded.
+    ``AlreadyIssued`` for the first run key that exists: nothing of the batch is added."""
+    issued = insert_invoices(items, issue_date=issue_date)
+    if not issued:
+        return []
+    ids = [invoice_id for invoice_id, _ in issued]
+    loaded: dict[int, Invoice] = {}
+    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        chunk = ids[start : start + 900]
+        loaded.update(
+            (invoice.id, invoice)
+            for invoice in db.session.scalars(
+                select(Invoice).where(Invoice.id.in_(chunk)).options(selectinload(Invoice.lines))
+            )
+        )
+    return [loaded[invoice_id] for invoice_id in ids]
+
+
+def lock_numbering(year: int) -> None:
+    """Take the year's counter row (created if needed) until the transaction ends, drawing no
+    number: a batch that checks its run keys after this sees every invoice committed by a
+    concurrent batch of the same year (PostgreSQL row lock; SQLite write lock)."""
+    if _increment(year, 0) is None:
+        _create_counter(year)
+        _increment(year, 0)
+
+
+def insert_invoices(items: Sequence[InvoiceInput], *, issue_date: dt.date) -> list[tuple[int, str]]:
+    """The batch issue without loading the invoices back: (id, number) per item, in order.
+
+    One UPDATE draws the block of numbers, one multi-row INSERT ... RETURNING writes the
+    invoices, one executemany their lines, one the audit entries (the after-flush hook never
+    sees Core statements: each invoice gets its « create » entry as the hook writes it). Lines are
+    never audited on their own (``InvoiceLine.__audited__ = False``)."""
+    totals = []
     for item in items:
         _check_lines(item.lines)
-        if rules.round_money(sum((line.amount for line in item.lines), ZERO)) < 0:
+        total = rules.round_money(sum((line.amount for line in item.lines), ZERO))
+        if total < 0:
             raise DomainError("Le total d'une facture ne peut pas être négatif : émettez un avoir.")
+        totals.append(total)
     keys = [item.run_key for item in items if item.run_key is not None]
+    if len(set(keys)) != len(keys):
+        raise DomainError("Deux factures du lot portent la même clé de facturation.")
     for start in range(0, len(keys), 900):  # SQLite's bound-parameter limit
         chunk = keys[start : start + 900]
         found = db.session.scalar(select(Invoice.run_key).where(Invoice.run_key.in_(chunk)))
@@ -222,28 +263,83 @@ def issue_invoices(items: Sequence[InvoiceInput], *, issue_date: dt.date) -> lis
             raise AlreadyIssued(found)
     if not items:
         return []
+    session = db.session
+    session.flush()  # pending ORM changes first: the Core statements below bypass the session
     numbers = next_numbers(issue_date.year, len(items))
-    issued = []
-    for item, number in zip(items, numbers, strict=True):
-        invoice = Invoice(
-            collectivity_id=item.collectivity_id,
-            number=number,
-            kind=InvoiceKind.facture,
-            label=item.label.strip()[:250],
-            issue_date=issue_date,
-            due_date=rules.due_date(issue_date),
-            total=rules.round_money(sum((line.amount for line in item.lines), ZERO)),
-            paid_amount=ZERO,
-            credited_amount=ZERO,
-            status=InvoiceStatus.emise,
-            run_key=item.run_key,
-        )
-        invoice.lines = []
-        _add_lines(invoice, item.lines)
-        issued.append(invoice)
-    db.session.add_all(issued)
-    db.session.flush()
-    return issued
+    now = utcnow()
+    due = rules.due_date(issue_date)
+    rows = [
+        {
+            "collectivity_id": item.collectivity_id,
+            "number": number,
+            "kind": InvoiceKind.facture,
+            "label": item.label.strip()[:250],
+            "issue_date": issue_date,
+            "due_date": due,
+            "total": total,
+            "paid_amount": ZERO,
+            "credited_amount": ZERO,
+            "status": InvoiceStatus.emise,
+            "run_key": item.run_key,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for item, number, total in zip(items, numbers, totals, strict=True)
+    ]
+    table = Invoice.__table__
+    connection = session.connection()
+    ids = list(
+        connection.execute(
+            table.insert().returning(table.c.id, sort_by_parameter_order=True), rows
+        ).scalars()
+    )
+    lines = [
+        {
+            "invoice_id": invoice_id,
+            "collectivity_id": item.collectivity_id,
+            "position": position,
+            "label": line.label.strip()[:250],
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "amount": line.amount,
+            "source": line.source or "",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for invoice_id, item in zip(ids, items, strict=True)
+        for position, line in enumerate(item.lines, start=1)
+    ]
+    connection.execute(InvoiceLine.__table__.insert(), lines)
+    _audit_created(ids, rows)
+    return list(zip(ids, numbers, strict=True))
+
+
+def _audit_created(ids: Sequence[int], rows: Sequence[dict[str, object]]) -> None:
+    from app.core.audit import IGNORED_COLUMNS, AuditLog, _actor, _json_value
+
+    user_id, username = _actor()
+    now = utcnow()
+    entries = [
+        {
+            "at": now,
+            "user_id": user_id,
+            "username": username,
+            "action": "create",
+            "table_name": Invoice.__tablename__,
+            "row_id": str(invoice_id),
+            "collectivity_id": row["collectivity_id"],
+            "changes": {
+                "id": [None, invoice_id],
+                **{
+                    key: [None, _json_value(value)]
+                    for key, value in row.items()
+                    if key not in IGNORED_COLUMNS and value is not None
+                },
+            },
+        }
+        for invoice_id, row in zip(ids, rows, strict=True)
+    ]
+    db.session.connection().execute(AuditLog.__table__.insert(), entries)
 
 
 def _locked_invoice(invoice_id: int) -> Invoice:

@@ -11,16 +11,24 @@ Three runs, each a job of app/jobs.py (`flask jobs run billing-... --date D [--d
   surcharge from the attendance of the half-year (DOMAIN.md §2);
 - ``msc`` (yearly, period = the year before D's: the run is made once the year is over): the
   statutory-medicine acts beyond the quota, billed from the price stored on each done request
-  (DOMAIN.md §3; app/statutory computes within/beyond quota, points and price).
+  (DOMAIN.md §3; app/statutory computes within/beyond quota, points and price);
+- ``acfi`` (yearly, period = the year before D's, like ``msc``): the inspection days done
+  (app/statutory/acfi.py plans and days): an affiliated collectivity pays the days beyond its
+  yearly volume (460 € each, up to +20 % of the volume, beyond only with an amendment), a
+  non-affiliated one every day done (530 €), at the tariff in force that year (DOMAIN.md §1);
+- ``legal`` (yearly, period = the year of D): the legal-advice flat fee of the collectivities
+  with a « Conseil juridique » convention covering part of the year (6 300 € from 2025, 6 000 €
+  before; billed whole: the convention gives no proration).
 
 ``compute(kind, period)`` is the dry run the accounting screen shows: per collectivity its
 inputs, lines, total, and why it is blocked (no declaration for the year: listed as blocked,
 never billed zero). Money comes out of app/rules/billing.py only.
 
 Idempotence: each invoice carries ``run_key = "<kind>:<period>:<collectivity_id>"``, UNIQUE in
-the invoice table; a collectivity whose key exists is skipped (« déjà facturée »), and a key
-inserted meanwhile by a concurrent run is caught inside a savepoint (the number it drew is rolled
-back with it, so the sequence stays gapless).
+the invoice table; a collectivity whose key exists is skipped (« déjà facturée »). The real run
+issues one batch (``invoices.insert_invoices``: one block of numbers, bulk inserts): it first
+takes the year's number counter, then re-reads the run keys, so a key inserted meanwhile by a
+concurrent run is skipped and no number is drawn for it (the sequence stays gapless).
 
 Transactions: a real run is all-or-nothing. Every invoice of the run is issued in the job's
 single transaction, committed by the framework at the end; a failure half-way rolls the whole
@@ -48,16 +56,20 @@ from app.referential.models import Collectivity, Convention, Mission, Tariff, Ta
 from app.rules import billing as rules
 from app.rules.errors import DomainError
 
-KINDS = ("contributions", "absences", "msc")
+KINDS = ("contributions", "absences", "msc", "acfi", "legal")
 KIND_LABELS = {
     "contributions": "Cotisations annuelles (médecine préventive et participation MSC)",
     "absences": "Majoration d'absentéisme (semestrielle)",
     "msc": "Médecine statutaire : actes au-delà du droit de tirage",
+    "acfi": "Inspection (ACFI) : jours supplémentaires et journées des non-affiliées",
+    "legal": "Conseil juridique : forfait annuel des conventions",
 }
 INVOICE_LABELS = {
     "contributions": "Cotisations",
     "absences": "Majoration d'absentéisme",
     "msc": "Facture de visites",
+    "acfi": "Prestations adhérent – inspection ACFI",
+    "legal": "Prestations adhérent – conseil juridique",
 }
 JOB_NAMES = {kind: f"billing-{kind}" for kind in KINDS}
 MSC_MISSION = "msc"
@@ -106,7 +118,7 @@ def _check_kind(kind: str) -> None:
 def period_for(kind: str, today: dt.date) -> Period:
     """The period a run made on ``today`` bills (see the module docstring)."""
     _check_kind(kind)
-    if kind == "contributions":
+    if kind in ("contributions", "legal"):
         return year_period(today.year)
     if kind == "absences":
         return half_period(today.year, 1) if today.month >= 7 else half_period(today.year - 1, 2)
@@ -118,6 +130,8 @@ def run_day(kind: str, period: Period) -> dt.date:
     _check_kind(kind)
     if kind == "contributions":
         return dt.date(period.year, 4, 1)  # after the declaration deadline (31 March)
+    if kind == "legal":
+        return dt.date(period.year, 1, 20)  # the flat fee is billed for the year, in advance
     return period.end + dt.timedelta(days=1)
 
 
@@ -340,7 +354,10 @@ def _declaration_missing(row: Any, year: int) -> str | None:
     if getattr(row, "validated_at", True) is None:
         return f"La déclaration {year} n'est pas validée."
     if getattr(row, "reopened_at", None) is not None:
-        return f"La déclaration {year} a été rouverte pour correction : en attente de validation."
+        return (
+            f"Déclaration rouverte : la déclaration {year} a été rouverte pour correction, "
+            "elle sera facturée une fois validée à nouveau."
+        )
     return None
 
 
@@ -601,10 +618,180 @@ def compute_msc(period: Period) -> RunPlan:
     return RunPlan("msc", period, plans)
 
 
+def _days(value: Decimal) -> str:
+    text = format_decimal(value.normalize())
+    return f"{text} jour{'s' if value > 1 else ''}"
+
+
+def compute_acfi(period: Period) -> RunPlan:
+    """Inspection days of the year (SPEC I2; DOMAIN.md §1 « Inspection (ACFI) »): the extra
+    days of the affiliated collectivities, every day of the non-affiliated ones."""
+    from app.statutory.models import AcfiDay, AcfiDayStatus, AcfiPlan
+
+    tariffs = _Tariffs(period.start)
+    plans = list(
+        db.session.scalars(
+            select(AcfiPlan)
+            .where(AcfiPlan.year == period.year)
+            .options(lazyload("*"))
+            .order_by(AcfiPlan.collectivity_id)
+        )
+    )
+    if not plans:
+        return RunPlan("acfi", period, [])
+    done_rows = db.session.execute(
+        select(AcfiDay.plan_id, func.sum(AcfiDay.days))
+        .where(
+            AcfiDay.plan_id.in_([plan.id for plan in plans]),
+            AcfiDay.status == AcfiDayStatus.realise,
+        )
+        .group_by(AcfiDay.plan_id)
+    ).all()
+    done_by_plan = {plan_id: Decimal(total or 0) for plan_id, total in done_rows}
+    names = dict(
+        db.session.execute(
+            select(Collectivity.id, Collectivity.name).where(
+                Collectivity.id.in_({plan.collectivity_id for plan in plans})
+            )
+        ).all()
+    )
+    result: list[CollectivityPlan] = []
+    for plan in sorted(plans, key=lambda p: (names.get(p.collectivity_id, ""), p.id)):
+        item = CollectivityPlan(
+            plan.collectivity_id,
+            names.get(plan.collectivity_id, ""),
+            run_key("acfi", period, plan.collectivity_id),
+        )
+        result.append(item)
+        done = done_by_plan.get(plan.id, Decimal(0))
+        volume = Decimal(plan.volume_days)
+        item.inputs.append(
+            f"{_days(done)} d'inspection réalisé{'s' if done > 1 else ''} en {period.year}"
+            + (f" pour un volume annuel de {_days(volume)}" if plan.affiliated else "")
+            + ("" if plan.affiliated else " (collectivité non affiliée)")
+        )
+        if done <= 0:
+            continue
+        try:
+            if plan.affiliated:
+                price = tariffs.get("acfi_extra_day", "affiliee")
+                cap = tariffs.get("acfi_extra_cap", "")
+            else:
+                price = tariffs.get("acfi_day", "non_affiliee")
+        except DomainError as error:
+            item.blocked.append(error.message)
+            continue
+        if not plan.affiliated:
+            amount = rules.round_money(done * price.value)
+            item.lines.append(
+                PlannedLine(
+                    f"Inspection ACFI {period.year} (collectivité non affiliée)",
+                    done,
+                    rules.round_money(price.value),
+                    amount,
+                    f"{_days(done)} réalisé{'s' if done > 1 else ''} en {period.year} x "
+                    f"{format_money(price.value)} — {_tariff_text(price)}",
+                )
+            )
+            continue
+        extra = max(done - volume, Decimal(0))
+        if extra <= 0:
+            item.notes.append("Jours réalisés dans le volume annuel : compris dans la cotisation.")
+            continue
+        ceiling = volume * cap.value / 100
+        if extra > ceiling and not plan.amendment_reference:
+            item.blocked.append(
+                f"{_days(extra)} au-delà du volume, plus que le plafond de "
+                f"{format_decimal(cap.value.normalize())} % ({_days(ceiling)}) : un avenant à la "
+                "convention est nécessaire avant de facturer."
+            )
+            continue
+        amendment = (
+            f" ; avenant {plan.amendment_reference}"
+            if plan.amendment_reference and extra > ceiling
+            else ""
+        )
+        item.lines.append(
+            PlannedLine(
+                f"Inspection ACFI {period.year} : jours supplémentaires",
+                extra,
+                rules.round_money(price.value),
+                rules.round_money(extra * price.value),
+                f"{_days(done)} réalisés pour un volume annuel de {_days(volume)} : "
+                f"{_days(extra)} au-delà x {format_money(price.value)} — "
+                f"{_tariff_text(price)}{amendment}",
+            )
+        )
+    return RunPlan("acfi", period, result)
+
+
+LEGAL_MISSION = "juridique"
+
+
+def compute_legal(period: Period) -> RunPlan:
+    """The legal-advice flat fee of the year (DOMAIN.md §1 « Legal advice (CDC) »)."""
+    tariffs = _Tariffs(period.start)
+    conventions = list(
+        db.session.scalars(
+            select(Convention)
+            .join(Mission, Mission.id == Convention.mission_id)
+            .where(
+                Mission.code == LEGAL_MISSION,
+                Convention.start_date <= period.end,
+                Convention.end_date >= period.start,
+            )
+            .order_by(Convention.collectivity_id, Convention.start_date)
+            .options(lazyload("*"))
+        )
+    )
+    first: dict[int, Convention] = {}
+    for convention in conventions:
+        first.setdefault(convention.collectivity_id, convention)
+    if not first:
+        return RunPlan("legal", period, [])
+    names = dict(
+        db.session.execute(
+            select(Collectivity.id, Collectivity.name).where(Collectivity.id.in_(set(first)))
+        ).all()
+    )
+    result: list[CollectivityPlan] = []
+    for collectivity_id in sorted(first, key=lambda i: (names.get(i, ""), i)):
+        convention = first[collectivity_id]
+        item = CollectivityPlan(
+            collectivity_id,
+            names.get(collectivity_id, ""),
+            run_key("legal", period, collectivity_id),
+        )
+        result.append(item)
+        item.inputs.append(
+            f"Convention {convention.number} du {convention.start_date:%d/%m/%Y} au "
+            f"{convention.end_date:%d/%m/%Y}"
+        )
+        try:
+            fee = tariffs.get("legal_advice_flat", "")
+        except DomainError as error:
+            item.blocked.append(error.message)
+            continue
+        amount = rules.round_money(fee.value)
+        item.lines.append(
+            PlannedLine(
+                f"Conseil juridique : forfait {period.year}",
+                Decimal(1),
+                amount,
+                amount,
+                f"Convention {convention.number} : forfait annuel {format_money(fee.value)} — "
+                f"{_tariff_text(fee)}",
+            )
+        )
+    return RunPlan("legal", period, result)
+
+
 COMPUTE: dict[str, Callable[[Period], RunPlan]] = {
     "contributions": compute_contributions,
     "absences": compute_absences,
     "msc": compute_msc,
+    "acfi": compute_acfi,
+    "legal": compute_legal,
 }
 
 
@@ -623,36 +810,49 @@ def compute(kind: str, period: Period) -> RunPlan:
 # ----------------------------------------------------------------------------------------------
 
 
-def _issue(kind: str, period: Period, item: CollectivityPlan, issue_date: dt.date) -> bool:
-    """Issue one collectivity's invoice in a savepoint; False when its key exists already."""
-    from sqlalchemy.exc import IntegrityError
+def _issue_batch(
+    kind: str, period: Period, items: list[CollectivityPlan], issue_date: dt.date
+) -> tuple[int, int]:
+    """Issue the run's invoices as one batch: (issued, already issued meanwhile).
 
-    from app.billing.invoices import AlreadyIssued, LineInput, issue_invoice
+    The year's number counter is taken first (``lock_numbering``): a concurrent run of the same
+    year waits for it, then re-reads the run keys and skips those issued meanwhile, so nothing
+    is invoiced twice and no number is drawn for nothing."""
+    from app.billing import invoices
 
-    lines = [
-        LineInput(
-            label=line.label,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            amount=line.amount,
-            source=line.source,
-        )
-        for line in item.lines
-    ]
-    try:
-        with db.session.begin_nested():
-            issue_invoice(
+    if not items:
+        return 0, 0
+    invoices.lock_numbering(issue_date.year)
+    existing = _already_issued(item.run_key for item in items)
+    fresh = []
+    for item in items:
+        if item.run_key in existing:
+            item.already_issued = True
+        else:
+            fresh.append(item)
+    label = f"{INVOICE_LABELS[kind]} – {period.label}"
+    invoices.insert_invoices(
+        [
+            invoices.InvoiceInput(
                 collectivity_id=item.collectivity_id,
-                label=f"{INVOICE_LABELS[kind]} – {period.label}",
-                lines=lines,
+                label=label,
+                lines=[
+                    invoices.LineInput(
+                        label=line.label,
+                        quantity=line.quantity,
+                        unit_price=line.unit_price,
+                        amount=line.amount,
+                        source=line.source,
+                    )
+                    for line in item.lines
+                ],
                 run_key=item.run_key,
-                issue_date=issue_date,
             )
-    except (AlreadyIssued, IntegrityError):
-        if item.run_key not in _already_issued([item.run_key]):
-            raise  # not the run key: a real error
-        return False
-    return True
+            for item in fresh
+        ],
+        issue_date=issue_date,
+    )
+    return len(fresh), len(items) - len(fresh)
 
 
 def run(kind: str, ctx: JobContext) -> RunPlan:
@@ -666,12 +866,11 @@ def run(kind: str, ctx: JobContext) -> RunPlan:
     if ctx.dry_run:
         ctx.counts["factures à émettre"] += len(to_issue)
         return plan
-    for item in to_issue:
-        if _issue(kind, period, item, ctx.today):
-            ctx.counts["factures émises"] += 1
-        else:
-            item.already_issued = True
-            ctx.counts["déjà facturées"] += 1
+    issued, meanwhile = _issue_batch(kind, period, to_issue, ctx.today)
+    if issued:
+        ctx.counts["factures émises"] += issued
+    if meanwhile:
+        ctx.counts["déjà facturées"] += meanwhile
     return plan
 
 
@@ -685,3 +884,11 @@ def run_absences(ctx: JobContext) -> None:
 
 def run_msc(ctx: JobContext) -> None:
     run("msc", ctx)
+
+
+def run_acfi(ctx: JobContext) -> None:
+    run("acfi", ctx)
+
+
+def run_legal(ctx: JobContext) -> None:
+    run("legal", ctx)

@@ -39,11 +39,22 @@ def permission_of(view: Any, method: str) -> str | None:
 
 
 def view_is_usable(view: Any) -> bool:
-    """The view's own condition beyond permissions (a collectivity for the employer portal)."""
+    """The view's own condition beyond permissions: a collectivity for the employer portal; no
+    collectivity yet for the membership wizard (``applicants_only``: an account that belongs to
+    no collectivity, not a staff member); an employer-side account (``employers_only``)."""
     if getattr(view, "needs_collectivity", False):
         from app.tenancy import current_scope
 
         return current_scope().collectivity_id is not None
+    if getattr(view, "applicants_only", False):
+        from app.tenancy import current_scope
+
+        scope = current_scope()
+        return not scope.unrestricted and scope.collectivity_id is None
+    if getattr(view, "employers_only", False):  # employer-side pages Admin may open but not use
+        from app.tenancy import current_scope
+
+        return not current_scope().unrestricted
     return True
 
 

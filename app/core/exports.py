@@ -8,7 +8,10 @@ never holds a row its list would not show.
 
 Rows are read in chunks (``yield_per``: one query per chunk of ``CHUNK`` rows for the list and
 one per chunk for each eager-loaded relation, whatever the number of rows) and written as they
-come: the CSV is streamed line by line while it is read from the database; the XLSX is written
+come. A list whose export declares ``sql`` is read as plain SQL rows instead (its statement's
+columns replaced by the few it exports: same filters, order and tenant criteria, no ORM object
+built, a server-side cursor), its related values fetched once per chunk by ``prepare``: about
+ten times faster than ORM entities with their eager loads (issue 10). Then: the CSV is streamed line by line while it is read from the database; the XLSX is written
 in openpyxl's write-only mode to a temporary file, then streamed. Cells go through
 ``app.core.spreadsheet`` (formula injection neutralised). The CSV is the French one (``;``,
 UTF-8 with a BOM, dates JJ/MM/AAAA, amounts « 1 234,56 », « Oui » / « Non »); the XLSX keeps
@@ -64,6 +67,9 @@ class Export:
     name: str
     columns: Sequence[ExportColumn]
     prepare: Callable[[list[Any]], Any] | None = None
+    # The list's ORM statement -> a select of plain labelled columns (Core rows: the columns
+    # then read ``row.label``); run through the session, so the tenant criteria still apply.
+    sql: Callable[[Any], Any] | None = None
 
     @property
     def header(self) -> list[str]:
@@ -97,6 +103,17 @@ def chunks_of(statement: Any, size: int = CHUNK) -> Iterator[list[Any]]:
         yield list(partition)
 
 
+def row_chunks(statement: Any, size: int = CHUNK) -> Iterator[list[Any]]:
+    """The plain rows (``Row`` tuples) of a column select, ``size`` at a time from a server-side
+    cursor (``stream_results``), through the session: the tenant criteria are added as to any
+    ORM-enabled statement of the request."""
+    from app.extensions import db
+
+    result = db.session.execute(statement.execution_options(yield_per=size, stream_results=True))
+    for partition in result.partitions():
+        yield list(partition)
+
+
 def requested_format(fmt: str) -> str:
     if fmt not in FORMATS:
         abort(404)
@@ -108,7 +125,8 @@ def export_response(fmt: str, export: Export, statement: Any) -> Response:
     fmt = requested_format(fmt)
     stamp = clock.today().strftime("%Y%m%d")
     filename = f"{_safe_name(export.name)}_{stamp}.{fmt}"
-    rows = export.rows(chunks_of(statement))
+    chunks = row_chunks(export.sql(statement)) if export.sql else chunks_of(statement)
+    rows = export.rows(chunks)
     if fmt == "csv":
         return csv_response(filename, export.header, (csv_cells(r) for r in rows))
     return xlsx_response(filename, export.header, (xlsx_cells(r) for r in rows))

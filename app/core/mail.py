@@ -7,6 +7,7 @@ A bad recipient never breaks the action nor the other messages of a batch: ``sen
 each address (``rules.emails``: one address, no line break) and folds the subject on one line;
 a refused message is not queued, it is logged and kept for the screen (``take_refused_mail``),
 and ``send_mail`` returns False. A message the server refuses after the commit is logged.
+Each queued, refused and undelivered message is counted (``app.core.metrics``, issue 19).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.core import metrics
 from app.core.types import utcnow
 from app.rules.emails import normalize_email
 from app.rules.errors import FieldError
@@ -88,6 +90,7 @@ def send_mail(to: str | list[str], subject: str, body: str) -> bool:
         shown = ", ".join(recipients)
         current_app.logger.warning("Courriel non envoyé (adresse invalide %r) : %s", shown, subject)
         db.session.info.setdefault(_REFUSED_KEY, []).append(RefusedMail(shown, subject))
+        metrics.email_failed("refused")
         return False
     message = build_message(addresses, subject, body)
     db.session.info.setdefault(_QUEUE_KEY, []).append(message)
@@ -121,10 +124,12 @@ def deliver(message: EmailMessage) -> None:
 @event.listens_for(Session, "after_commit")
 def _deliver_queued(session: Session) -> None:
     queued: list[EmailMessage] = session.info.pop(_QUEUE_KEY, [])
+    metrics.emails_queued(len(queued))
     for message in queued:
         try:
             deliver(message)
         except Exception:  # one message refused by the server never stops the others
+            metrics.email_failed("delivery")
             current_app.logger.exception(
                 "Envoi du courriel impossible à %s : %s", message["To"], message["Subject"]
             )

@@ -23,7 +23,6 @@ values in files there and ``/metrics`` adds them up (see docs/deployment.md for 
 from __future__ import annotations
 
 import hmac
-import logging
 import os
 from typing import Any
 
@@ -121,7 +120,7 @@ def metrics_view() -> Response:
     return response
 
 
-# -- the sources: job run rows, the mail queue ----------------------------------------------
+# -- the sources: job run rows (app.core.mail calls the e-mail counters itself) -------------
 
 
 def _job_run_finished(_mapper: Any, _connection: Any, run: Any) -> None:
@@ -149,37 +148,14 @@ def _job_run_finished(_mapper: Any, _connection: Any, run: Any) -> None:
     observe_job_run(run.job, status, duration)
 
 
-def _count_queued_mail(session: Any) -> None:
-    """Runs just before app.core.mail delivers the queued messages of a commit."""
-    from app.core.mail import _QUEUE_KEY
-
-    emails_queued(len(session.info.get(_QUEUE_KEY, ())))
-
-
-class _MailFailures(logging.Filter):
-    """app.core.mail logs each message it could not send: counted here, by reason."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = str(record.msg)
-        if text.startswith("Envoi du courriel impossible"):
-            email_failed("delivery")
-        elif text.startswith("Courriel non envoyé"):
-            email_failed("refused")
-        return True
-
-
 def _install_sources(app: Flask) -> None:
     from sqlalchemy import event
-    from sqlalchemy.orm import Session
 
     from app.scheduling.models import JobRun
 
     if not event.contains(JobRun, "after_update", _job_run_finished):
         event.listen(JobRun, "after_update", _job_run_finished)
-    if not event.contains(Session, "after_commit", _count_queued_mail):
-        event.listen(Session, "after_commit", _count_queued_mail, insert=True)
-    if not any(isinstance(f, _MailFailures) for f in app.logger.filters):
-        app.logger.addFilter(_MailFailures())
+    # E-mails are counted by app.core.mail itself (emails_queued, email_failed).
 
 
 def register(app: Flask) -> None:

@@ -86,10 +86,19 @@ def _frame(title: str, body: list[str], legend: Sequence[str], unit: str, top: f
 
 
 def _label(x: float, text: str) -> str:
+    """An axis label; « déc. 2025 » on two lines (month, then year), so that thirteen months
+    side by side do not run into each other."""
     y = HEIGHT - MARGIN_BOTTOM + 14
+    head, _, year = text[:14].rpartition(" ")
+    if head and year.isdigit() and len(year) == 4:
+        inner = (
+            f'<tspan x="{x:.1f}">{escape(head)}</tspan>'
+            f'<tspan x="{x:.1f}" dy="11">{escape(year)}</tspan>'
+        )
+    else:
+        inner = escape(text[:14])
     return (
-        f'<text x="{x:.1f}" y="{y}" text-anchor="middle" font-size="10" fill="#333">'
-        f"{escape(text[:14])}</text>"
+        f'<text x="{x:.1f}" y="{y}" text-anchor="middle" font-size="10" fill="#333">{inner}</text>'
     )
 
 

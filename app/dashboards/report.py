@@ -145,20 +145,13 @@ def _cell(value: Any) -> str:
 
 
 def render_pdf(data: ReportData) -> bytes:
-    from fpdf import FPDF
+    from app.core.pdf import FAMILY, new_pdf
+    from app.visits.sheets import _unchanged
 
-    from app.visits.sheets import _unchanged, latin1, unicode_font
-
-    pdf = FPDF(format="A4")
+    pdf = new_pdf(format="A4")
     pdf.set_title(f"Rapport annuel d'activité {data.year}")
     pdf.set_creator("MédecinePrev")
-    font = unicode_font()
-    if font is not None:
-        pdf.add_font("DejaVu", "", font[0])
-        pdf.add_font("DejaVu", "B", font[1])
-        family, clean = "DejaVu", _unchanged
-    else:  # pragma: no cover - depends on the system fonts
-        family, clean = "Helvetica", latin1
+    family, clean = FAMILY, _unchanged
     pdf.add_page()
     pdf.set_font(family, "B", 16)
     pdf.cell(0, 10, clean(f"Rapport annuel d'activité {data.year}"), new_x="LMARGIN", new_y="NEXT")

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
 from flask_appbuilder.api import expose, protect, safe
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from marshmallow import Schema, fields
@@ -15,6 +17,7 @@ from marshmallow import Schema, fields
 from app import roles
 from app.core import files
 from app.core.views import READ, AppModelRestApi
+from app.documents import services
 from app.documents.models import EmployerDocument
 from app.extensions import db
 from app.security import register_resources
@@ -29,6 +32,24 @@ register_resources(
         }
     }
 )
+
+
+def health_team_scope() -> list[int] | None:
+    """The collectivities a Santé user reads deposits of: those of his health team, as on the
+    deposit queue; None for everyone else (employers are scoped by the tenant criteria)."""
+    names = {role.name for role in getattr(g.get("user"), "roles", [])}
+    if roles.SANTE in names and roles.ADMIN not in names:
+        return services.team_collectivity_ids()
+    return None
+
+
+class HealthTeamScope(BaseFilter):
+    name = "Équipe santé"
+    arg_name = "team"
+
+    def apply(self, query: Any, value: Any) -> Any:
+        team = health_team_scope()
+        return query if team is None else query.filter(EmployerDocument.collectivity_id.in_(team))
 
 
 class DocumentSchema(Schema):
@@ -67,6 +88,7 @@ class DocumentApi(AppModelRestApi):
     search_columns = ["agent_id", "uploaded_at", "received_at"]
     order_columns = ["uploaded_at", "received_at"]
     base_order = ("uploaded_at", "desc")
+    base_filters = [["collectivity_id", HealthTeamScope, None]]
     list_model_schema = DocumentSchema()
     show_model_schema = DocumentDetailSchema()
 
@@ -85,7 +107,8 @@ class DocumentApi(AppModelRestApi):
               $ref: '#/components/responses/404'
         """
         row = db.session.get(EmployerDocument, pk)
-        if row is None:
+        team = health_team_scope()
+        if row is None or (team is not None and row.collectivity_id not in team):
             return self.response_404()
         data = files.read_stored(row.stored_path)
         if data is None:

@@ -173,6 +173,8 @@ class Appointment(TenantMixin, Base):
         ),
         Index("ix_appointment_agent_starts", "agent_id", "starts_at"),
         Index("ix_appointment_collectivity_starts", "collectivity_id", "starts_at"),
+        # The dashboard's period filter over all collectivities.
+        Index("ix_appointment_starts", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

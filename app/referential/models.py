@@ -167,6 +167,9 @@ class Collectivity(Base):
     billing_line2: Mapped[str | None] = mapped_column(String(200))
     billing_postcode: Mapped[str | None] = mapped_column(String(5))
     billing_city: Mapped[str | None] = mapped_column(String(100))
+    # Chorus Pro (issue 18): the buyer's service code and engagement (purchase order) number.
+    chorus_service_code: Mapped[str | None] = mapped_column(String(100))
+    chorus_engagement_number: Mapped[str | None] = mapped_column(String(50))
 
     convocation_name: Mapped[str | None] = mapped_column(String(200))
     convocation_line1: Mapped[str | None] = mapped_column(String(200))

@@ -42,6 +42,8 @@ ADDRESS_LABELS = {
     "billing_line2": "Complément (facturation)",
     "billing_postcode": "Code postal (facturation)",
     "billing_city": "Ville (facturation)",
+    "chorus_service_code": "Code service Chorus Pro",
+    "chorus_engagement_number": "N° d'engagement Chorus Pro",
     "convocation_name": "Raison sociale (convocations)",
     "convocation_line1": "Adresse des convocations",
     "convocation_line2": "Complément (convocations)",
@@ -190,6 +192,8 @@ class CollectivityView(ExportMixin, AppModelView):
         "billing_line2",
         "billing_postcode",
         "billing_city",
+        "chorus_service_code",
+        "chorus_engagement_number",
     ]
     convocation_address = [
         "convocation_name",

@@ -17,6 +17,9 @@ DECREE_85_603_ART_20 = "Décret n° 85-603 du 10 juin 1985, art. 20"
 DECREE_85_603_ART_21 = "Décret n° 85-603 du 10 juin 1985, art. 21"
 DECREE_2025_1193 = "Décret n° 2025-1193 du 8 décembre 2025"
 DECREE_2025_355 = "Décret n° 2025-355 du 18 avril 2025, art. R4624-23 du code du travail"
+LAW_2021_1018_MID_CAREER = (
+    "Art. L4624-2-2 du code du travail (loi n° 2021-1018 du 2 août 2021, art. 22)"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ class DueDate:
 _UNTIL_DECREE_2025_1193 = date(2025, 12, 11)
 _FROM_DECREE_2025_1193 = date(2025, 12, 12)
 _FROM_DECREE_2025_355 = date(2025, 10, 1)
+# Loi n° 2021-1018 du 2 août 2021, art. 22 (visite de mi-carrière): in force on 31/03/2022.
+_FROM_LAW_2021_1018 = date(2022, 3, 31)
+MID_CAREER = "mi_carriere"
 
 DEFAULT_PERIODICITY_RULES: tuple[PeriodicityRule, ...] = (
     # Public regime (fonction publique territoriale), TASSIN-2024 §1.2 until the 2025 decree.
@@ -65,6 +71,10 @@ DEFAULT_PERIODICITY_RULES: tuple[PeriodicityRule, ...] = (
     ),
     PeriodicityRule(PRIVATE, "SIR", 48, 24, None, None, "Art. R4624-28 du code du travail"),
     PeriodicityRule(PRIVATE, "certificat", 60, None, _FROM_DECREE_2025_355, None, DECREE_2025_355),
+    # Mid-career visit: ``months`` is the age that sets its calendar year (540 months = 45 years).
+    PeriodicityRule(
+        PRIVATE, MID_CAREER, 540, None, _FROM_LAW_2021_1018, None, LAW_2021_1018_MID_CAREER
+    ),
 )
 
 _VISIT_LABELS: dict[str, str] = {
@@ -74,6 +84,7 @@ _VISIT_LABELS: dict[str, str] = {
     "SIA": "visite de suivi adapté",
     "SIR": "examen médical d'aptitude",
     "certificat": "attestation de non contre-indication",
+    MID_CAREER: "visite de mi-carrière",
 }
 
 
@@ -135,6 +146,11 @@ def describe_rule(rule: PeriodicityRule) -> str:
     Source: DOMAIN.md §5 (the due list explains each date with the rule and its reference).
     """
     label = _VISIT_LABELS.get(rule.population, f"visite ({rule.population})")
+    if rule.population == MID_CAREER:
+        return (
+            f"{label} dans l'année civile des {_interval(rule.months)} de l'agent "
+            f"({rule.legal_reference})"
+        )
     every = "chaque année" if rule.months == 12 else f"tous les {_interval(rule.months)}"
     text = f"{label} {every}"
     if rule.intermediate_months is not None:
@@ -190,6 +206,7 @@ KIND_PERIODIC = "periodique"
 KIND_INTERMEDIATE = "intermediaire"
 KIND_CERTIFICATE = "certificat"
 KIND_DOCTOR = "medecin"
+KIND_MID_CAREER = "mi_carriere"
 CERTIFICATE = "certificat"
 
 # Assumption (DOMAIN.md §5 « the last honoured visit that counts »): the visits with an opinion
@@ -233,6 +250,7 @@ class AgentFacts:
     certificate_since: date | None = None
     certificate_risks: tuple[str, ...] = ()
     visits: tuple[Visit, ...] = ()
+    birth_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -349,7 +367,63 @@ def due_items(
         item = _certificate_item(facts, visits, evaluated_on, rules)
         if item is not None:
             items.append(item)
+    mid_career = mid_career_item(facts, evaluated_on, rules)
+    if mid_career is not None:
+        items.append(mid_career)
     return items
+
+
+def mid_career_year(birth_date: date, rule: PeriodicityRule) -> int:
+    """The calendar year of the mid-career visit: the year of the birthday of the rule's age.
+
+    Source: art. L4624-2-2 du code du travail (loi n° 2021-1018 du 2 août 2021): « durant
+    l'année civile du quarante-cinquième anniversaire » — DOMAIN.md §5.
+    """
+    return birth_date.year + rule.months // 12
+
+
+def mid_career_item(
+    facts: AgentFacts,
+    evaluated_on: date,
+    rules: Sequence[PeriodicityRule] = DEFAULT_PERIODICITY_RULES,
+) -> DueItem | None:
+    """The private regime's mid-career visit, due by 31/12 of the year of the 45th birthday.
+
+    Source: art. L4624-2-2 du code du travail (loi n° 2021-1018 du 2 août 2021, art. 22, in
+    force on 31/03/2022) — DOMAIN.md §5. Listed from 1 January of that year (and after it, until
+    it is done: a missed visit stays overdue); done by an honoured mid-career visit from that
+    1 January. An agent whose year came before the rule's start owes none; no rule in force
+    (the public regime): nothing.
+    """
+    if facts.birth_date is None:
+        return None
+    found = [
+        r
+        for r in rules
+        if r.regime == facts.regime and r.population == MID_CAREER and is_in_force(r, evaluated_on)
+    ]
+    if len(found) != 1:
+        return None
+    rule = found[0]
+    year = mid_career_year(facts.birth_date, rule)
+    if evaluated_on.year < year:
+        return None  # not this year yet
+    if rule.valid_from is not None and year < rule.valid_from.year:
+        return None  # the agent's year came before the rule
+    window_start = date(year, 1, 1)
+    if any(
+        v.visit_type == MID_CAREER and window_start <= v.visit_date <= evaluated_on
+        for v in facts.visits
+    ):
+        return None
+    return DueItem(
+        KIND_MID_CAREER,
+        date(year, 12, 31),
+        rule.legal_reference,
+        f"Né(e) le {format_date(facts.birth_date)} : {_interval(rule.months)} en {year}, "
+        f"aucune visite de mi-carrière depuis le {format_date(window_start)} ; "
+        f"{describe_rule(rule)}",
+    )
 
 
 def _certificate_item(

@@ -225,11 +225,28 @@ def due_dates_step(ctx: JobContext) -> None:
     recompute_step(ctx)
 
 
+def list_keys_step(ctx: JobContext) -> None:
+    """The « Effectif » sort keys as of the job's day (a contract started or ended since, Core
+    imports), by committed id ranges (app.workforce.models.refresh_list_keys)."""
+    from app.workforce.models import refresh_list_keys
+
+    after, size = 0, ctx.batch_size * 20
+    while True:
+        statement = select(Agent.id).where(Agent.id > after).order_by(Agent.id).limit(size)
+        ids = list(db.session.connection().execute(statement).scalars())
+        if not ids:
+            return
+        refresh_list_keys(db.session.connection(), ids, ctx.today)
+        ctx.end_batch()
+        after = ids[-1]
+
+
 SYNC_STEPS: list[Callable[[JobContext], None]] = [
     apply_changes_step,
     ended_contracts_step,
     digest_step,
     due_dates_step,
+    list_keys_step,
 ]
 
 

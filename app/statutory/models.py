@@ -60,6 +60,8 @@ class StatutoryRequest(TenantMixin, Base):
         # The secretariat's queue: open requests, mandatory first, then by deadline.
         Index("ix_statutory_request_queue", "status", "mandatory", "deadline_on", "id"),
         Index("ix_statutory_request_agent", "agent_id"),
+        # The dashboard's period filter over all collectivities.
+        Index("ix_statutory_request_consumed", "consumed_on"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -15,7 +15,7 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.model import Base
-from app.core.types import LabelledEnum, enum_column
+from app.core.types import LabelledEnum, UTCDateTime, enum_column
 from app.referential.models import Regime
 from app.rules import periodicity as rules
 from app.tenancy import TenantMixin
@@ -29,6 +29,7 @@ class Population(LabelledEnum):
     SIA = "SIA – Suivi individuel adapté"
     SIR = "SIR – Suivi individuel renforcé"
     certificat = "Attestation de non contre-indication (CACES, habilitation électrique)"
+    mi_carriere = "Visite de mi-carrière (année des 45 ans, régime privé)"
 
 
 class DueKind(LabelledEnum):
@@ -36,6 +37,7 @@ class DueKind(LabelledEnum):
     intermediaire = "Visite intermédiaire"
     certificat = "Renouvellement de l'attestation (CACES, habilitation électrique)"
     medecin = "Visite occasionnelle à la demande du médecin"
+    mi_carriere = "Visite de mi-carrière"
 
 
 class PeriodicityRuleRecord(Base):
@@ -100,3 +102,21 @@ class DueDate(TenantMixin, Base):
 
     def __str__(self) -> str:
         return f"{self.kind.label} – {self.agent} – {self.due_on:%d/%m/%Y}"
+
+
+class DueRecomputeRequest(Base):
+    """A rule edit's « recompute every agent » (SPEC E3): recorded by the edit, done by the next
+    ``sync`` job (app.visits.due.recompute_step), which sets ``done_at``. Admin's request never
+    recomputes 100 000 agents itself."""
+
+    __tablename__ = "due_recompute_request"
+    # Bookkeeping of derived data: the rule edit that caused it is audited.
+    __audited__ = False
+    __table_args__ = (Index("ix_due_recompute_request_done_at", "done_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(250))
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    def __str__(self) -> str:
+        return self.reason

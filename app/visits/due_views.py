@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import request
+from flask import flash, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
@@ -40,6 +40,7 @@ REQUEST_TYPES = {
     DueKind.intermediaire: "periodique",
     DueKind.certificat: "periodique",
     DueKind.medecin: "occasionnelle",
+    DueKind.mi_carriere: "mi_carriere",
 }
 
 
@@ -247,3 +248,13 @@ class PeriodicityRuleView(AppModelView):
 
     def pre_update(self, item: PeriodicityRuleRecord) -> None:
         services.check_rule(item)
+
+    # The edit only records the recompute (app.visits.due.flush_pending): the ``sync`` job does it.
+    def post_add(self, item: PeriodicityRuleRecord) -> None:
+        flash(services.RECOMPUTE_FLASH, "info")
+
+    def post_update(self, item: PeriodicityRuleRecord) -> None:
+        flash(services.RECOMPUTE_FLASH, "info")
+
+    def post_delete(self, item: PeriodicityRuleRecord) -> None:
+        flash(services.RECOMPUTE_FLASH, "info")

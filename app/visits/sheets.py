@@ -1,23 +1,20 @@
 """The visit sheet PDF (SPEC E5): identity, position, date, nature of the visit, outcome,
 restrictions as worded for the employer, next visit, professional. Never any medical note.
 
-fpdf2 writes the PDF in pure Python. A Unicode TrueType font (DejaVu Sans) is used when the
-system has one; otherwise the PDF core font (latin-1 only) with the text made latin-1 safe.
-Fonts are read from the local disk only, never from the network.
+fpdf2 writes the PDF in pure Python with the vendored DejaVu Sans font, embedded
+(app/core/pdf.py): no system font, never the network. ``latin1`` makes a text safe for the PDF
+core fonts (latin-1 only), for the documents that still use them (app/documents/demo.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from app.core import files
 from app.rules.errors import DomainError, FieldError
 from app.visits.consultation_models import Consultation
 
-FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu")
 # What latin-1 lacks but French texts use: typographic quotes, dashes, the euro sign, œ.
 LATIN1_REPLACEMENTS = {
     "\u2019": "'",
@@ -32,15 +29,6 @@ LATIN1_REPLACEMENTS = {
     "\u0152": "OE",
     "\u202f": " ",
 }
-
-
-@lru_cache(maxsize=1)
-def unicode_font() -> tuple[str, str] | None:
-    for folder in FONT_DIRS:
-        regular, bold = Path(folder, "DejaVuSans.ttf"), Path(folder, "DejaVuSans-Bold.ttf")
-        if regular.is_file() and bold.is_file():
-            return str(regular), str(bold)
-    return None
 
 
 def latin1(text: str) -> str:
@@ -79,18 +67,12 @@ def sheet_lines(consultation: Consultation) -> list[tuple[str, str]]:
 
 
 def render_sheet(consultation: Consultation) -> bytes:
-    from fpdf import FPDF
+    from app.core.pdf import FAMILY, new_pdf
 
-    pdf = FPDF(format="A4")
+    pdf = new_pdf(format="A4")
     pdf.set_title("Fiche de visite")
     pdf.set_creator("MédecinePrev")
-    font = unicode_font()
-    if font is not None:
-        pdf.add_font("DejaVu", "", font[0])
-        pdf.add_font("DejaVu", "B", font[1])
-        family, clean = "DejaVu", _unchanged
-    else:
-        family, clean = "Helvetica", latin1
+    family, clean = FAMILY, _unchanged
     pdf.add_page()
     pdf.set_font(family, "B", 16)
     attestation = consultation.outcome.name == "attestation_suivi"

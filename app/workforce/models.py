@@ -19,7 +19,9 @@ from sqlalchemy import (
     event,
     or_,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.schema import CreateIndex
 
 from app.core import clock
 from app.core.model import Base
@@ -57,6 +59,25 @@ def _alt_name_key(context: Any) -> str | None:
     return _row_name_keys(context)[1]
 
 
+def sort_indexes() -> list[Index]:
+    """The indexes of the « Effectif » sorts (``app.workforce.views.sorted_agents``); SQLite
+    cannot say NULLS LAST in an index (``_sqlite_create_index``): its nulls sort first there."""
+    from sqlalchemy import column, nulls_last
+
+    indexes = []
+    for key in ("birth_date", "list_position", "list_start"):
+        for suffix, order in (("asc", column(key).asc()), ("desc", column(key).desc())):
+            indexes.append(
+                Index(f"ix_agent_{key}_{suffix}", nulls_last(order), "search_name", "id")
+            )
+    return indexes
+
+
+@compiles(CreateIndex, "sqlite")
+def _sqlite_create_index(create: Any, compiler: Any, **kw: Any) -> str:
+    return str(compiler.visit_create_index(create, **kw)).replace(" NULLS LAST", "")
+
+
 class Agent(TenantMixin, Base):
     """A person employed by a collectivity (an *agent*, a *salarié* in SSTRN's words)."""
 
@@ -72,6 +93,9 @@ class Agent(TenantMixin, Base):
         Index("ix_agent_collectivity_search_name", "collectivity_id", "search_name", "id"),
         # With the shown key: the hidden names' half of a search is sorted from the index alone.
         Index("ix_agent_search_alt_name", "search_alt_name", "search_name", "id"),
+        # The « Effectif » sorts by birth date, position and start date (issue 10): walked in
+        # order, each direction (key, then the name shown and the id ascending), nulls last.
+        *sort_indexes(),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -90,6 +114,10 @@ class Agent(TenantMixin, Base):
     created_by_employer: Mapped[bool] = mapped_column(default=False)
     # Set by the retention job (SPEC G5): the identity above is then a placeholder.
     anonymised_on: Mapped[dt.date | None] = mapped_column(Date)
+    # What the « Effectif » line shows of the shown contract, as sort keys (derived: kept by
+    # ``refresh_list_keys``, at each flush of a contract and by the nightly ``sync``).
+    list_position: Mapped[str | None] = mapped_column(String(200))
+    list_start: Mapped[dt.date | None] = mapped_column(Date)
 
     collectivity = relationship("Collectivity", lazy="joined")
     assignments: Mapped[list[AgentAssignment]] = relationship(
@@ -445,3 +473,80 @@ class DeclarationReminder(TenantMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     year: Mapped[int] = mapped_column(Integer)
     sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+# ----------------------------------------------------------------------------------------------
+# The « Effectif » sort keys (issue 10): what the line shows of the shown contract, on the agent
+# ----------------------------------------------------------------------------------------------
+
+
+def list_key_values(today: dt.date) -> tuple[Any, Any]:
+    """Correlated SQL of ``Agent.list_start`` and ``Agent.list_position`` as of a day: the start
+    of the running contract started last, else of the contract started last; the label key of
+    the running contract started last (None without one) — as the line shows them."""
+    from sqlalchemy import case, func, select
+
+    running = Contract.running_on(today)
+    start = (
+        select(
+            func.coalesce(
+                func.max(case((running, Contract.start_date))), func.max(Contract.start_date)
+            )
+        )
+        .where(Contract.agent_id == Agent.id)
+        .scalar_subquery()
+    )
+    position = (
+        select(WorkPosition.label_key)
+        .join(Contract, Contract.work_position_id == WorkPosition.id)
+        .where(Contract.agent_id == Agent.id, running)
+        .order_by(Contract.start_date.desc(), WorkPosition.label_key.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return start, position
+
+
+def refresh_list_keys(connection: Any, agent_ids: Any = None, today: dt.date | None = None) -> int:
+    """Set the sort keys of those agents (None: every agent) as of ``today``, writing only the
+    rows whose keys changed (Core: derived data, no audit). Returns the rows written."""
+    from sqlalchemy import or_, update
+
+    start, position = list_key_values(today or clock.today())
+    statement = update(Agent.__table__).values(list_start=start, list_position=position)
+    statement = statement.where(
+        or_(
+            Agent.__table__.c.list_start.is_distinct_from(start),
+            Agent.__table__.c.list_position.is_distinct_from(position),
+        )
+    )
+    if agent_ids is not None:
+        ids = sorted(set(agent_ids))
+        if not ids:
+            return 0
+        statement = statement.where(Agent.__table__.c.id.in_(ids))
+    return int(connection.execute(statement).rowcount or 0)
+
+
+@event.listens_for(Session, "after_flush")
+def _refresh_list_keys_after_flush(session: Session, flush_context: Any) -> None:
+    from sqlalchemy import inspect
+
+    ids = {
+        obj.agent_id or getattr(obj.agent, "id", None)
+        for obj in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(obj, Contract)
+    }
+    ids.discard(None)
+    renamed = [
+        obj.id
+        for obj in session.dirty
+        if isinstance(obj, WorkPosition) and inspect(obj).attrs.label_key.history.has_changes()
+    ]
+    if renamed:
+        from sqlalchemy import select
+
+        on_renamed = select(Contract.agent_id).where(Contract.work_position_id.in_(renamed))
+        ids.update(session.connection().execute(on_renamed).scalars())
+    if ids:
+        refresh_list_keys(session.connection(), ids)

@@ -11,7 +11,7 @@ from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
-from sqlalchemy import String, case, cast, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.core import clock, paging
@@ -379,43 +379,23 @@ def _contract_type_choices() -> list[tuple[int, str]]:
 AGENT_SORTS = ("nom", "naissance", "poste", "debut")
 
 
-def _shown_contracts(today: dt.date) -> Any:
-    """For each agent (of the scope), what his line shows of the contract it shows
-    (``current_contract``, else the latest one): ``start``, the start of the running contract
-    started last, else of the contract started last; ``position``, the label key of the running
-    contract started last (the start date prefixed, cut off by the caller). Grouped once for
-    the page (a subquery per row costs a second at 200 000 agents, a window misleads the
-    planner)."""
-    running = Contract.running_on(today)
-    dated_label = cast(Contract.start_date, String) + WorkPosition.label_key
-    return (
-        select(
-            Contract.agent_id,
-            func.coalesce(
-                func.max(case((running, Contract.start_date))), func.max(Contract.start_date)
-            ).label("start"),
-            func.max(case((running, dated_label))).label("position"),
-        )
-        .join(WorkPosition, WorkPosition.id == Contract.work_position_id)
-        .group_by(Contract.agent_id)
-        .subquery("shown_contract")
-    )
-
-
 def sorted_agents(query: Any, listing: paging.Listing, today: dt.date) -> Any:
     """The list's statement as sorted by the user: the column shown, then the name shown (French
     collation key) and the id, so that pages never overlap; an agent without the value (no
-    current position) comes last whatever the direction."""
+    current position) comes last whatever the direction.
+
+    The position and start date are read from the agent's sort keys (``Agent.list_position``,
+    ``Agent.list_start``: what his line shows of the shown contract, kept at each contract flush
+    and by the nightly ``sync``), each with an index per direction, so that a page walks an index
+    instead of aggregating every contract (issue 10: 315 / 237 ms at 200 000 agents)."""
     if listing.sort not in ("naissance", "poste", "debut"):
         names = agent_services.NAME_ORDER
         return query.order_by(*(c.desc() if listing.descending else c.asc() for c in names))
-    if listing.sort == "naissance":
-        key: Any = Agent.birth_date
-    else:
-        shown = _shown_contracts(today)
-        query = query.outerjoin(shown, shown.c.agent_id == Agent.id)
-        # "YYYY-MM-DD" + label: the label starts at the 11th character.
-        key = shown.c.start if listing.sort == "debut" else func.substr(shown.c.position, 11)
+    key: Any = {
+        "naissance": Agent.birth_date,
+        "poste": Agent.list_position,
+        "debut": Agent.list_start,
+    }[listing.sort]
     direction = key.desc() if listing.descending else key.asc()
     return query.order_by(direction.nulls_last(), *(c.asc() for c in agent_services.NAME_ORDER))
 
@@ -528,7 +508,7 @@ class AgentsView(BaseView):
         """The list as CSV or XLSX: same tab, collectivity, filters and order, every row."""
         ordered = self._list_query()[0]
         export = workforce_exports.agents_export(staff=not current_scope().is_employer)
-        return export_response(fmt, export, workforce_exports.agents_statement(ordered))
+        return export_response(fmt, export, ordered)  # plain rows: see agents_export(sql=...)
 
     @expose("/nouveau", methods=["GET", "POST"])
     @has_access

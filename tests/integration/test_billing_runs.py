@@ -94,6 +94,50 @@ def test_contributions_dry_run_holds_examples_1_2_4_and_blocks_a_missing_declara
     assert "0,0327 %" in msc.lines[1].source
 
 
+def test_a_reopened_declaration_is_blocked_until_validated_again(world, db_ctx, monkeypatch):
+    """A declaration reopened by the CDG keeps its first validation date: the run must not bill
+    its old figures before the employer validates it again (then it bills the new ones)."""
+    from app.billing import declarations
+    from app.core import clock
+    from app.scheduling.services import claim_and_run
+    from app.tenancy import system_scope
+
+    with db_ctx() as session:
+        pk = session.scalar(
+            select(Headcount.id).where(
+                Headcount.collectivity_id == world["commune"], Headcount.year == 2025
+            )
+        )
+        with system_scope():
+            declarations.reopen(pk, "Effectif erroné signalé par la collectivité")
+    with db_ctx():
+        plan = runs.compute("contributions", runs.year_period(2025))
+    commune = _by_id(plan)[world["commune"]]
+    assert commune.status == "bloquee" and commune.lines == []
+    assert commune.blocked[0].startswith("Déclaration rouverte")
+    with db_ctx():
+        outcome = claim_and_run("billing-contributions", today=dt.date(2025, 4, 1))
+    assert outcome.counts["factures émises"] == 2 and outcome.counts["collectivités bloquées"] == 2
+    assert _count_invoices(db_ctx, f"contributions:2025:{world['commune']}") == 0
+    # The employer corrects and validates again: the next run bills the new headcount.
+    monkeypatch.setattr(clock, "today", lambda: dt.date(2025, 4, 10))
+    with db_ctx(), system_scope():
+        declarations.update(
+            pk,
+            declarations.DeclarationInput(2025, 130, 120, Decimal("0")),
+            today=dt.date(2025, 4, 10),
+        )
+    with db_ctx():
+        again = claim_and_run("billing-contributions", today=dt.date(2025, 4, 11))
+    assert again.counts["factures émises"] == 1 and again.counts["déjà facturées"] == 2
+    Invoice = _invoices()
+    with db_ctx() as session:
+        invoice = session.scalar(
+            select(Invoice).where(Invoice.run_key == f"contributions:2025:{world['commune']}")
+        )
+        assert invoice.total == Decimal("11310.00")  # 130 x 87,00 €
+
+
 def test_contributions_for_2024_use_the_tariff_in_force_that_year(world, db_ctx):
     with db_ctx() as session:
         commune = session.get(Headcount, session.scalar(select(Headcount.id).limit(1)))
@@ -292,21 +336,18 @@ def test_a_failure_half_way_issues_nothing_and_a_rerun_issues_everything(
     from app.scheduling.models import RunStatus
     from app.scheduling.services import claim_and_run
 
-    real = invoices.issue_invoice
-    calls = {"n": 0}
+    real = invoices.insert_invoices
 
-    def failing(**kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("panne simulée")
-        return real(**kwargs)
+    def failing(items, **kwargs):
+        real(items, **kwargs)  # the batch is written, numbers drawn ...
+        raise RuntimeError("panne simulée")  # ... then the run fails before its commit
 
-    monkeypatch.setattr(invoices, "issue_invoice", failing)
+    monkeypatch.setattr(invoices, "insert_invoices", failing)
     with db_ctx():
         outcome = claim_and_run("billing-contributions", today=dt.date(2025, 4, 1))
     assert outcome.status is RunStatus.echoue and "panne simulée" in (outcome.error or "")
-    assert _count_invoices(db_ctx) == 0  # the first invoice was rolled back with the run
-    monkeypatch.setattr(invoices, "issue_invoice", real)
+    assert _count_invoices(db_ctx) == 0  # the whole batch was rolled back with the run
+    monkeypatch.setattr(invoices, "insert_invoices", real)
     with db_ctx():
         again = claim_and_run("billing-contributions", today=dt.date(2025, 4, 1))
     assert again.status is RunStatus.reussi and again.counts["factures émises"] == 3
@@ -423,3 +464,203 @@ def test_accounting_screen_is_staff_only(world, users, login, db_ctx):
         )
         assert issued.status_code in (403, 404)
     assert _count_invoices(db_ctx) == 0
+
+
+# -- inspection (ACFI) -------------------------------------------------------------------------
+
+
+def _acfi_plan(session, collectivity, volume, done, *, affiliated=True, amendment=None):
+    from app.statutory.models import AcfiDay, AcfiDayStatus, AcfiPlan
+
+    plan = AcfiPlan(
+        collectivity_id=collectivity.id,
+        year=2025,
+        volume_days=Decimal(volume),
+        headcount=120,
+        affiliated=affiliated,
+        amendment_reference=amendment,
+    )
+    session.add(plan)
+    session.flush()
+    for index, days in enumerate(done):
+        session.add(
+            AcfiDay(
+                collectivity_id=collectivity.id,
+                plan_id=plan.id,
+                day_on=dt.date(2025, 3 + index, 10),
+                days=Decimal(days),
+                status=AcfiDayStatus.realise,
+            )
+        )
+    # A planned day not done and a cancelled one are never billed.
+    session.add(
+        AcfiDay(
+            collectivity_id=collectivity.id,
+            plan_id=plan.id,
+            day_on=dt.date(2025, 11, 10),
+            days=Decimal("1"),
+            status=AcfiDayStatus.planifie,
+        )
+    )
+    session.add(
+        AcfiDay(
+            collectivity_id=collectivity.id,
+            plan_id=plan.id,
+            day_on=dt.date(2025, 12, 1),
+            days=Decimal("1"),
+            status=AcfiDayStatus.annule,
+        )
+    )
+
+
+@pytest.fixture
+def acfi(db_ctx):
+    """DOMAIN.md §1 « Inspection (ACFI) »: 460 € per extra day up to +20 %, 530 € per day for a
+    non-affiliated collectivity (tariffs 2025-2027, TASSIN-2024)."""
+    with db_ctx() as session:
+        extra = factories.make_collectivity(session, name="A Affiliée avec jours en plus")
+        within = factories.make_collectivity(session, name="B Affiliée dans son volume")
+        outside = factories.make_collectivity(
+            session, name="C Non affiliée", category=TariffCategory.non_affiliee_moins_800
+        )
+        over = factories.make_collectivity(session, name="D Affiliée au-delà du plafond")
+        amended = factories.make_collectivity(session, name="E Affiliée avec avenant")
+        _acfi_plan(session, extra, "2.5", ["2", "1"])  # 3 days done: 0.5 extra (cap 0.5)
+        _acfi_plan(session, within, "2", ["1", "0.5"])  # 1.5 days done: within the volume
+        _acfi_plan(session, outside, "0", ["1", "0.5"], affiliated=False)  # 1.5 days x 530
+        _acfi_plan(session, over, "2", ["2", "1"])  # 1 extra day > cap 0.4: amendment needed
+        _acfi_plan(session, amended, "2", ["2", "1"], amendment="Avenant n° 1 du 02/06/2025")
+        session.flush()
+        return {
+            "extra": extra.id,
+            "within": within.id,
+            "outside": outside.id,
+            "over": over.id,
+            "amended": amended.id,
+        }
+
+
+def test_acfi_run_bills_extra_days_and_non_affiliated_days_at_the_tariff(acfi, db_ctx):
+    from app.scheduling.services import claim_and_run
+
+    assert runs.period_for("acfi", dt.date(2026, 1, 15)) == runs.year_period(2025)
+    with db_ctx():
+        plan = runs.compute("acfi", runs.year_period(2025))
+    rows = _by_id(plan)
+    extra = rows[acfi["extra"]]
+    assert extra.total == Decimal("230.00")  # 0.5 day x 460,00 €
+    assert extra.lines[0].quantity == Decimal("0.5")
+    assert "3 jours réalisés pour un volume annuel de 2,5 jours : 0,5 jour au-delà" in (
+        extra.lines[0].source
+    )
+    assert "460,00" in extra.lines[0].source and "2025-2027" in extra.lines[0].source
+    assert rows[acfi["within"]].status == "rien_a_facturer"
+    outside = rows[acfi["outside"]]
+    assert outside.total == Decimal("795.00")  # 1.5 days x 530,00 €
+    assert "non affiliée" in outside.lines[0].label and "530,00" in outside.lines[0].source
+    over = rows[acfi["over"]]
+    assert over.status == "bloquee" and "avenant" in over.blocked[0]
+    assert rows[acfi["amended"]].total == Decimal("460.00")  # 1 day x 460 with the amendment
+    assert "Avenant n° 1" in rows[acfi["amended"]].lines[0].source
+
+    with db_ctx():
+        outcome = claim_and_run("billing-acfi", today=dt.date(2026, 1, 15))
+    assert outcome.counts["factures émises"] == 3, outcome.message
+    assert outcome.counts["collectivités bloquées"] == 1
+    Invoice = _invoices()
+    with db_ctx() as session:
+        issued = {
+            i.collectivity_id: i
+            for i in session.scalars(select(Invoice).where(Invoice.run_key.like("acfi:2025:%")))
+        }
+    assert {cid: i.total for cid, i in issued.items()} == {
+        acfi["extra"]: Decimal("230.00"),
+        acfi["outside"]: Decimal("795.00"),
+        acfi["amended"]: Decimal("460.00"),
+    }
+    assert all(
+        i.label == "Prestations adhérent – inspection ACFI – année 2025" for i in issued.values()
+    )
+    with db_ctx():
+        again = claim_and_run("billing-acfi", today=dt.date(2026, 1, 16))
+    assert again.counts["déjà facturées"] == 3 and "factures émises" not in again.counts
+
+
+def test_acfi_run_without_tariff_for_the_year_blocks_in_french(acfi, db_ctx):
+    with db_ctx():
+        plan = runs.compute("acfi", runs.year_period(2021))
+    assert plan.plans == []  # no plan that year: nothing
+    with db_ctx() as session:
+        from app.statutory.models import AcfiPlan
+
+        session.add(
+            AcfiPlan(
+                collectivity_id=acfi["extra"], year=2021, volume_days=Decimal("1"), affiliated=False
+            )
+        )
+        session.flush()
+        from app.statutory.models import AcfiDay, AcfiDayStatus
+
+        plan_id = session.scalar(select(AcfiPlan.id).where(AcfiPlan.year == 2021))
+        session.add(
+            AcfiDay(
+                collectivity_id=acfi["extra"],
+                plan_id=plan_id,
+                day_on=dt.date(2021, 5, 1),
+                days=Decimal("1"),
+                status=AcfiDayStatus.realise,
+            )
+        )
+    with db_ctx():
+        plan = runs.compute("acfi", runs.year_period(2021))
+    [item] = plan.plans
+    assert item.status == "bloquee" and "Aucun tarif" in item.blocked[0]
+
+
+# -- legal advice flat fee ---------------------------------------------------------------------
+
+
+def _legal_convention(session, collectivity, start, end):
+    mission = session.scalar(select(Mission).where(Mission.code == "juridique"))
+    session.add(
+        Convention(
+            collectivity_id=collectivity.id,
+            mission_id=mission.id,
+            number=f"CJ-{collectivity.id}-{factories._next()}",
+            start_date=start,
+            end_date=end,
+        )
+    )
+
+
+def test_legal_advice_flat_fee_per_convention_and_tariff_period(db_ctx):
+    """DOMAIN.md §1: 6 300 € per year from 2025 (6 000 € before), for a convention covering
+    the year; no convention, no fee; issued once."""
+    from app.scheduling.services import claim_and_run
+
+    with db_ctx() as session:
+        covered = factories.make_collectivity(session, name="A Commune conventionnée")
+        started = factories.make_collectivity(session, name="B Convention en cours d'année")
+        ended = factories.make_collectivity(session, name="C Convention terminée")
+        _legal_convention(session, covered, dt.date(2024, 1, 1), dt.date(2026, 12, 31))
+        _legal_convention(session, started, dt.date(2025, 6, 1), dt.date(2027, 12, 31))
+        _legal_convention(session, ended, dt.date(2022, 1, 1), dt.date(2024, 12, 31))
+        session.flush()
+        ids = {"covered": covered.id, "started": started.id, "ended": ended.id}
+    with db_ctx():
+        plan_2025 = runs.compute("legal", runs.year_period(2025))
+        plan_2024 = runs.compute("legal", runs.year_period(2024))
+    rows = _by_id(plan_2025)
+    assert set(rows) == {ids["covered"], ids["started"]}
+    assert rows[ids["covered"]].total == Decimal("6300.00")
+    assert rows[ids["started"]].total == Decimal("6300.00")
+    assert "forfait annuel 6\u00a0300,00\u00a0€" in rows[ids["covered"]].lines[0].source
+    old = _by_id(plan_2024)
+    assert set(old) == {ids["covered"], ids["ended"]}
+    assert old[ids["ended"]].total == Decimal("6000.00")  # the 2022-2024 tariff row
+    with db_ctx():
+        outcome = claim_and_run("billing-legal", today=dt.date(2025, 1, 20))
+        again = claim_and_run("billing-legal", today=dt.date(2025, 2, 1))
+    assert outcome.counts["factures émises"] == 2, outcome.message
+    assert again.counts["déjà facturées"] == 2 and "factures émises" not in again.counts
+    assert _count_invoices(db_ctx, "legal:2025:") == 2

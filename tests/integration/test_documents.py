@@ -295,6 +295,20 @@ def test_the_document_resource_reads_the_scope_only(world, login, api_login, db_
     assert other.get("/api/v1/document/").get_json()["count"] == 0
 
 
+def test_a_nurse_reads_through_the_api_only_her_teams_deposits(world, login, api_login, db_ctx):
+    """Santé: the REST resource follows the deposit queue, limited to the nurse's health team."""
+    _deposit(login(world["primary"]), world["nature"], agent=world["agent_a"].id)
+    with db_ctx() as session:
+        doc_id = session.scalar(select(EmployerDocument.id))
+    own = api_login(world["nurse"])
+    assert own.get("/api/v1/document/").get_json()["count"] == 1
+    assert own.get(f"/api/v1/document/{doc_id}/file").status_code == 200
+    outsider = api_login(world["outsider"])
+    assert outsider.get("/api/v1/document/").get_json()["count"] == 0
+    assert outsider.get(f"/api/v1/document/{doc_id}").status_code == 404
+    assert outsider.get(f"/api/v1/document/{doc_id}/file").status_code == 404
+
+
 def test_the_lists_run_a_constant_number_of_queries(world, login, db_ctx, count_queries):
     from app.documents.services import publish
 

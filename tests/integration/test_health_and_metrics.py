@@ -226,3 +226,24 @@ def test_metrics_count_job_runs_by_status_and_emails(metrics_app):
     assert _value(after, runs) == _value(before, runs) + 1
     assert _value(after, queued) == _value(before, queued) + 1
     assert _value(after, refused) == _value(before, refused) + 1
+
+
+def test_metrics_count_an_email_the_server_refuses(metrics_app, monkeypatch):
+    from app.core import mail
+    from app.extensions import db
+
+    def refuse(_message):
+        raise OSError("serveur SMTP injoignable")
+
+    monkeypatch.setattr(mail, "deliver", refuse)
+    before = _scrape(metrics_app)
+    queued = "medecineprev_emails_queued_total"
+    delivery = 'medecineprev_emails_failed_total{reason="delivery"}'
+    with metrics_app.app_context():
+        assert mail.send_mail("un@example.fr", "Objet", "Corps")
+        assert mail.send_mail("deux@example.fr", "Objet", "Corps")
+        db.session.commit()  # the commit never fails for a message the server refuses
+        db.session.remove()
+    after = _scrape(metrics_app)
+    assert _value(after, queued) == _value(before, queued) + 2
+    assert _value(after, delivery) == _value(before, delivery) + 2

@@ -61,14 +61,34 @@ def test_home_pages_run_a_constant_number_of_statements(db_ctx, login, count_que
     assert all(a == b <= 8 for a, b in counts.values()), counts
 
 
-def test_accounting_home_counts_overdue_invoices_when_billing_exists(db_ctx, login):
-    from app.home import billing_ready
+def test_accounting_home_counts_overdue_invoices(db_ctx, login):
+    import datetime as dt
+    import re
+    from decimal import Decimal
+
+    from app.billing.invoices import LineInput, issue_invoice
 
     with db_ctx() as session:
         accounting = factories.make_user(session, roles.COMPTABILITE, username="compta-retard")
+        collectivity = factories.make_collectivity(session)
         session.commit()
-    page = text(login(accounting).get("/"))
-    if billing_ready():
-        assert "en retard de paiement" in page
-    else:
-        assert "une fois la facturation en service" in page
+    web = login(accounting)
+
+    def plain(response):
+        return " ".join(re.sub(r"<[^>]+>", " ", text(response)).split())
+
+    assert "0 facture en retard de paiement" in plain(web.get("/"))
+    with db_ctx() as session:
+        for days in (90, 5):  # the second one is not due yet
+            issue_invoice(
+                collectivity_id=collectivity.id,
+                label="Facture de visites",
+                lines=[
+                    LineInput("Visite", Decimal(1), Decimal("84.00"), Decimal("84.00"), "1 x 84")
+                ],
+                run_key=None,
+                issue_date=dt.date.today() - dt.timedelta(days=days),
+            )
+        session.commit()
+    page = plain(web.get("/"))
+    assert "1 facture en retard de paiement (reste dû : 84,00 €)" in page

@@ -58,8 +58,10 @@ def test_two_accounts_never_share_a_menu(users: Any, login: Any, db_ctx: Any) ->
         lone = factories.make_user(session, roles.EMPLOYER_PRIMARY)  # no collectivity yet
     staff, employer, without = login(users.secretariat), login(users.primary_a), login(lone)
     menus = {"staff": _menu(staff), "employer": _menu(employer), "without": _menu(without)}
-    # Same role, but no collectivity: the portal's screens are not offered.
-    assert menus["without"] < menus["employer"]
+    # Same role, but no collectivity: the portal's screens are not offered, the membership
+    # wizard is (and only to him).
+    assert "/adhesion/" in menus["without"] and "/adhesion/" not in menus["employer"]
+    assert menus["without"] - {"/adhesion/"} < menus["employer"]
     assert menus["staff"] != menus["employer"]
     for _ in range(2):  # interleaved requests each get their own account's menu
         assert _menu(employer) == menus["employer"]

@@ -47,6 +47,21 @@ $(document).on("focusin", "input.medprev-date", function () {
     }
 });
 
+// Several agents at once (« Programme et inscriptions »): a searchable box of chosen names instead
+// of a bare multiple list that needs Ctrl+click.
+$(function () {
+    if ($.fn.select2) {
+        $("select.medprev-multi").each(function () {
+            $(this).select2({
+                theme: "bootstrap",
+                width: "100%",
+                placeholder: this.getAttribute("data-placeholder") || "Choisissez…",
+                language: {noResults: function () { return "Aucun résultat"; }}
+            });
+        });
+    }
+});
+
 // A drop-down's search box takes the focus when it opens (select2 4.0 with jQuery 3.6 does not).
 $(document).on("select2:open", function (event) {
     var search = document.querySelector(".select2-container--open .select2-search__field");

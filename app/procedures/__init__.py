@@ -1,0 +1,1 @@
+"""Procedures (démarches, SPEC I3): management requests, administrator change, buy-outs, mergers."""
