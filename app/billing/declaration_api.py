@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import Schema, fields
 
 from app.billing import declarations as services
 from app.billing.declaration_views import DECLARATION
+from app.core.json_body import json_object
 from app.core.views import AppModelRestApi
 from app.rules.errors import DomainError
 from app.workforce.models import Headcount
@@ -35,16 +35,6 @@ class DeclarationSchema(Schema):
 
 WRITABLE = {"headcount", "permanent_headcount", "payroll"}
 CREATABLE = WRITABLE | {"year", "collectivity_id"}
-
-
-def _json(allowed: set[str]) -> dict[str, Any]:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise DomainError("Le corps de la requête doit être un objet JSON.")
-    unknown = set(payload) - allowed
-    if unknown:
-        raise DomainError("Champs non modifiables : " + ", ".join(sorted(unknown)) + ".")
-    return payload
 
 
 class DeclarationDetailSchema(DeclarationSchema):
@@ -98,7 +88,7 @@ class DeclarationApi(AppModelRestApi):
         """{year, headcount, permanent_headcount, payroll[, collectivity_id for staff]} -> 201;
         the declaration is validated at once. 400 with a French message when refused."""
         try:
-            payload = _json(CREATABLE)
+            payload = json_object(CREATABLE)
             data = services.parse_input(
                 payload.get("year"),
                 payload.get("headcount"),
@@ -127,7 +117,7 @@ class DeclarationApi(AppModelRestApi):
                 "headcount": row.headcount,
                 "permanent_headcount": row.permanent_headcount,
                 "payroll": row.payroll,
-                **_json(WRITABLE),
+                **json_object(WRITABLE),
             }
             data = services.parse_input(
                 row.year,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from flask import make_response
 from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
@@ -20,6 +19,7 @@ from sqlalchemy import select
 from app.billing.invoice_pdf import invoice_pdf
 from app.billing.invoice_views import INVOICE
 from app.billing.models import Invoice, InvoiceLine, InvoiceStatus
+from app.core import files
 from app.core.views import AppModelRestApi
 from app.extensions import db
 
@@ -144,15 +144,7 @@ class InvoiceApi(AppModelRestApi):
             404:
               $ref: '#/components/responses/404'
         """
-        rendered = invoice_pdf(pk)
-        if rendered is None:
-            return self.response_404()
-        data, filename = rendered
-        response = make_response(data)
-        response.headers["Content-Type"] = "application/pdf"
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return self._download(invoice_pdf(pk))
 
     @expose("/<int:pk>/facturx", methods=["GET"])
     @protect()
@@ -170,12 +162,12 @@ class InvoiceApi(AppModelRestApi):
         """
         from app.einvoicing.facturx import facturx_pdf
 
-        rendered = facturx_pdf(pk)
+        return self._download(facturx_pdf(pk))
+
+    def _download(self, rendered: tuple[bytes, str] | None) -> Any:
+        """A rendered invoice file as a download; 404 when the scoped lookup found nothing (an
+        invoice of another collectivity answers exactly like a missing one)."""
         if rendered is None:
             return self.response_404()
         data, filename = rendered
-        response = make_response(data)
-        response.headers["Content-Type"] = "application/pdf"
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return files.download_response(data, filename)

@@ -12,6 +12,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from marshmallow import Schema, fields
 
+from app.core.json_body import json_object
 from app.core.views import AppModelRestApi, enum_member
 from app.extensions import db
 from app.planning import services
@@ -60,13 +61,6 @@ class AppointmentSchema(Schema):
 
 class AppointmentDetailSchema(AppointmentSchema):
     pass
-
-
-def _json() -> dict[str, Any]:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise DomainError("Le corps de la requête doit être un objet JSON.")
-    return payload
 
 
 def _flag(value: Any) -> bool:
@@ -140,7 +134,7 @@ class PlageApi(AppModelRestApi):
         """Staff create a plage: {office_id, professional_id, start, end, appointment_minutes,
         nature, reserved_for_id}."""
         try:
-            payload = _json()
+            payload = json_object()
             start = dt.datetime.fromisoformat(str(payload["start"]))
             end = dt.datetime.fromisoformat(str(payload["end"]))
             if end.date() != start.date():
@@ -173,7 +167,7 @@ class PlageApi(AppModelRestApi):
     def put_headless(self, pk: Any) -> Any:
         """Staff reserve a common plage for a collectivity or make it common: {reserved_for_id}."""
         try:
-            payload = _json()
+            payload = json_object()
             raw = payload.get("reserved_for_id")
             services.set_reservation(int(pk), int(raw) if raw else None)
             self._commit()
@@ -219,7 +213,7 @@ class PlageApi(AppModelRestApi):
         if self.datamodel.get(pk) is None:
             return self.response_404()
         try:
-            payload = _json()
+            payload = json_object()
             db.session.commit()  # the booking transaction starts with the plage's lock
             visit_type = payload.get("visit_type")
             appointment = services.book(
@@ -258,7 +252,7 @@ class PlageApi(AppModelRestApi):
         if self.datamodel.get(pk) is None:
             return self.response_404()
         try:
-            plage = services.refuse_plage(pk, str(_json().get("reason") or ""))
+            plage = services.refuse_plage(pk, str(json_object().get("reason") or ""))
             self._commit()
         except DomainError as error:
             return self._refused(error)

@@ -4,13 +4,12 @@ deadline and the quota fields are read-only; the medical report is never part of
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from flask import request
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import Schema, fields
 
+from app.core.json_body import bool_field, date_field, json_object, text_field
 from app.core.views import AppModelRestApi, enum_member
 from app.rules.errors import DomainError, FieldError
 from app.statutory import services
@@ -45,39 +44,6 @@ class StatutoryRequestSchema(Schema):
 
 class StatutoryRequestDetailSchema(StatutoryRequestSchema):
     pass
-
-
-def _json() -> dict[str, Any]:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise DomainError("Le corps de la requête doit être un objet JSON.")
-    return payload
-
-
-def _date(payload: dict[str, Any], key: str) -> dt.date | None:
-    raw = payload.get(key)
-    if raw in (None, ""):
-        return None
-    try:
-        return dt.date.fromisoformat(str(raw))
-    except ValueError as error:
-        raise FieldError(f"« {key} » : date invalide (format attendu AAAA-MM-JJ).", key) from error
-
-
-def _bool(payload: dict[str, Any], key: str) -> bool:
-    value = payload.get(key, False)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise FieldError(f"« {key} » : true ou false attendu.", key)
-    return value
-
-
-def _text(payload: dict[str, Any], key: str) -> str | None:
-    value = payload.get(key)
-    if value is not None and not isinstance(value, str):
-        raise FieldError(f"« {key} » : texte attendu.", key)
-    return value
 
 
 WRITABLE = {"status", "planned_on", "appointment_id", "done_on", "cancel_reason"}
@@ -160,13 +126,13 @@ class StatutoryRequestApi(AppModelRestApi):
         """{agent_id, act_number (1-17), written_report, requested_on (ISO, default today),
         information} -> 201 with the request."""
         try:
-            payload = _json()
+            payload = json_object()
             item = services.create_request(
                 payload.get("agent_id"),
                 payload.get("act_number"),
-                written_report=_bool(payload, "written_report"),
-                requested_on=_date(payload, "requested_on"),
-                information=_text(payload, "information"),
+                written_report=bool_field(payload, "written_report"),
+                requested_on=date_field(payload, "requested_on"),
+                information=text_field(payload, "information"),
             )
             self._commit()
         except DomainError as error:
@@ -180,7 +146,7 @@ class StatutoryRequestApi(AppModelRestApi):
         if self.datamodel.get(pk) is None:
             return self.response_404()
         try:
-            payload = _json()
+            payload = json_object()
             unknown = set(payload) - WRITABLE
             if unknown:
                 raise DomainError("Champs non modifiables : " + ", ".join(sorted(unknown)) + ".")
@@ -193,15 +159,15 @@ class StatutoryRequestApi(AppModelRestApi):
             if status is StatutoryStatus.planifiee:
                 item = services.plan_request(
                     pk,
-                    planned_on=_date(payload, "planned_on"),
+                    planned_on=date_field(payload, "planned_on"),
                     appointment_id=payload.get("appointment_id"),
                 )
             elif status is StatutoryStatus.realisee:
-                item = services.mark_done(pk, _date(payload, "done_on"))
+                item = services.mark_done(pk, date_field(payload, "done_on"))
             elif status is StatutoryStatus.absence_injustifiee:
-                item = services.mark_absent(pk, _date(payload, "done_on"))
+                item = services.mark_absent(pk, date_field(payload, "done_on"))
             elif status is StatutoryStatus.annulee:
-                item = services.cancel_request(pk, _text(payload, "cancel_reason"))
+                item = services.cancel_request(pk, text_field(payload, "cancel_reason"))
             else:
                 raise FieldError("Une demande ne revient pas « en attente ».", "status")
             self._commit()

@@ -4,16 +4,16 @@ criteria); medical notes are never part of this resource."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from flask import make_response, request
 from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
+from app.core import files
+from app.core.json_body import bool_field, date_field, id_field, json_object, text_field
 from app.core.views import AppModelRestApi, enum_member
 from app.extensions import db
 from app.referential.models import VisitType
@@ -52,48 +52,6 @@ WRITABLE = {
     "smp",
     "released",
 }
-
-
-def _json() -> dict[str, Any]:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise DomainError("Le corps de la requête doit être un objet JSON.")
-    return payload
-
-
-def _date(payload: dict[str, Any], key: str) -> dt.date | None:
-    raw = payload.get(key)
-    if raw in (None, ""):
-        return None
-    try:
-        return dt.date.fromisoformat(str(raw))
-    except ValueError as error:
-        raise FieldError(f"« {key} » : date invalide (format attendu AAAA-MM-JJ).", key) from error
-
-
-def _bool(payload: dict[str, Any], key: str) -> bool:
-    value = payload.get(key, False)
-    if not isinstance(value, bool):
-        raise FieldError(f"« {key} » : true ou false attendu.", key)
-    return value
-
-
-def _text(payload: dict[str, Any], key: str) -> str | None:
-    value = payload.get(key)
-    if value is not None and not isinstance(value, str):
-        raise FieldError(f"« {key} » : texte attendu.", key)
-    if value and len(value) > 4000:
-        raise FieldError(f"« {key} » : 4 000 caractères au plus.", key)
-    return value
-
-
-def _int(payload: dict[str, Any], key: str, required: bool = True) -> int | None:
-    value = payload.get(key)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
-        raise FieldError(f"« {key} » : identifiant attendu.", key)
-    return value
 
 
 def _outcome(payload: dict[str, Any]) -> Outcome:
@@ -149,25 +107,25 @@ class ConsultationApi(AppModelRestApi):
         """Staff record a consultation: {agent_id, date, visit_type, professional_id, outcome,
         confidential, restrictions, next_visit_on, smp, released}."""
         try:
-            payload = _json()
-            visit_date = _date(payload, "date")
+            payload = json_object()
+            visit_date = date_field(payload, "date")
             if visit_date is None:
                 raise FieldError("« date » est obligatoire.", "date")
             code = reference_code(VisitType, payload.get("visit_type"), "visit_type")
             visit_type_id = db.session.scalar(select(VisitType.id).where(VisitType.code == code))
             consultation = services.create_consultation(
-                agent_id=_int(payload, "agent_id") or 0,
+                agent_id=id_field(payload, "agent_id") or 0,
                 visit_date=visit_date,
                 visit_type_id=visit_type_id or 0,
-                professional_id=_int(payload, "professional_id") or 0,
-                office_id=_int(payload, "office_id", required=False),
+                professional_id=id_field(payload, "professional_id") or 0,
+                office_id=id_field(payload, "office_id", required=False),
                 data=services.VisitInput(
                     outcome=_outcome(payload),
-                    restrictions=_text(payload, "restrictions"),
-                    next_visit_on=_date(payload, "next_visit_on"),
-                    is_smp=_bool(payload, "smp"),
-                    is_confidential=_bool(payload, "confidential"),
-                    release_now=_bool(payload, "released"),
+                    restrictions=text_field(payload, "restrictions", max_length=4000),
+                    next_visit_on=date_field(payload, "next_visit_on"),
+                    is_smp=bool_field(payload, "smp"),
+                    is_confidential=bool_field(payload, "confidential"),
+                    release_now=bool_field(payload, "released"),
                 ),
             )
             self._commit()
@@ -183,7 +141,7 @@ class ConsultationApi(AppModelRestApi):
         if self.datamodel.get(pk) is None:
             return self.response_404()
         try:
-            payload = _json()
+            payload = json_object()
             unknown = set(payload) - WRITABLE
             if unknown:
                 raise DomainError("Champs non modifiables : " + ", ".join(sorted(unknown)) + ".")
@@ -191,13 +149,13 @@ class ConsultationApi(AppModelRestApi):
             if "outcome" in payload:
                 changes["outcome"] = _outcome(payload)
             if "restrictions" in payload:
-                changes["restrictions"] = _text(payload, "restrictions")
+                changes["restrictions"] = text_field(payload, "restrictions", max_length=4000)
             if "next_visit_on" in payload:
-                changes["next_visit_on"] = _date(payload, "next_visit_on")
+                changes["next_visit_on"] = date_field(payload, "next_visit_on")
             if "smp" in payload:
-                changes["is_smp"] = _bool(payload, "smp")
+                changes["is_smp"] = bool_field(payload, "smp")
             if "confidential" in payload:
-                changes["is_confidential"] = _bool(payload, "confidential")
+                changes["is_confidential"] = bool_field(payload, "confidential")
             consultation = services.update_consultation(int(pk), changes)
             if payload.get("released") is True:
                 consultation = services.release_sheet(int(pk))
@@ -228,10 +186,6 @@ class ConsultationApi(AppModelRestApi):
         consultation = db.session.get(Consultation, pk)
         if consultation is None:
             return self.response_404()
-        response = make_response(sheets.sheet_pdf(consultation))
-        response.headers["Content-Type"] = "application/pdf"
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="{sheets.sheet_filename(consultation)}"'
+        return files.download_response(
+            sheets.sheet_pdf(consultation), sheets.sheet_filename(consultation)
         )
-        response.headers["Cache-Control"] = "no-store"
-        return response
