@@ -1192,3 +1192,12 @@ def _sepa(context: DemoContext) -> None:
 
 
 SECTIONS.append(("mandats SEPA", _sepa))
+
+
+def _archiving(context: DemoContext) -> None:
+    from app.billing.archiving import demo_archiving
+
+    demo_archiving(context)
+
+
+SECTIONS.append(("interventions d'archivage", _archiving))

@@ -122,7 +122,8 @@ JOBS: dict[str, Job] = {
             {"month": 1, "day": 15, "hour": 4, "minute": 0},
             "app.dashboards.report:run_activity_report",
             "Produit le rapport annuel d'activité de l'année écoulée (PDF et Excel) de chaque "
-            "collectivité et le publie dans « Mes documents » (SPEC H2, dû au 31 mars).",
+            "collectivité et le publie dans « Mes documents » (SPEC H2, dû au 31 mars), ainsi "
+            "que le rapport global de toutes les collectivités (Direction et Admin).",
         ),
         _job(
             "billing-contributions",
@@ -164,6 +165,14 @@ JOBS: dict[str, Job] = {
             "app.billing.runs:run_legal",
             "Forfait annuel de conseil juridique des collectivités ayant une convention pour "
             "l'année, au tarif en vigueur (DOMAIN §1, G3).",
+        ),
+        _job(
+            "billing-archiving",
+            "Facturation des journées d'archivage",
+            {"month": 1, "day": 15, "hour": 5, "minute": 45},
+            "app.billing.runs:run_archiving",
+            "Journées d'intervention d'archivage réalisées l'année écoulée, au tarif en vigueur, "
+            "pour les collectivités ayant une convention d'archivage (DOMAIN §1, SPEC F6, G3).",
         ),
     )
 }

@@ -8,6 +8,7 @@ from app.accounts.models import (
     PasswordToken,
     PortalMembership,
 )
+from app.billing.archiving import ArchivingIntervention
 from app.billing.models import Invoice, InvoiceLine, InvoiceSequence, Payment
 from app.core.audit import AuditLog
 from app.documents.models import (
@@ -20,7 +21,7 @@ from app.documents.models import (
 )
 from app.einvoicing.models import ChorusBatch, ChorusDeposit
 from app.membership.models import MembershipApplication
-from app.payments.models import SepaDebit, SepaMandate
+from app.payments.models import BankStatement, BankStatementLine, SepaDebit, SepaMandate
 from app.planning.models import Appointment, Plage, PlageRefusal
 from app.procedures.models import Procedure
 from app.referential.models import (
@@ -65,6 +66,7 @@ __all__ = [
     "AccountSecurity",
     "AcfiDay",
     "AcfiPlan",
+    "ArchivingIntervention",
     "Appointment",
     "Plage",
     "PlageRefusal",
@@ -106,6 +108,8 @@ __all__ = [
     "PortalMembership",
     "Professional",
     "SepaDebit",
+    "BankStatement",
+    "BankStatementLine",
     "SepaMandate",
     "Risk",
     "RiskEffectRule",

@@ -6,7 +6,7 @@ from flask_appbuilder import AppBuilder, ModelView
 
 from app.accounts import portal_views as portal
 from app.accounts import views as accounts
-from app.billing import invoice_api
+from app.billing import archiving_views, invoice_api
 from app.billing import invoice_views as invoices
 from app.billing import run_views as billing_runs
 from app.billing.declaration_api import DeclarationApi
@@ -60,6 +60,7 @@ def register_views(appbuilder: AppBuilder) -> None:
     add(portal.MyHealthTeamView, "Équipe santé", icon="fa-user-md", category=MY_SPACE)
     add(portal.SecondaryAccountsView, "Comptes secondaires", icon="fa-users", category=MY_SPACE)
     add(acfi_views.MyAcfiView, "Inspection", icon="fa-hard-hat", category=MY_SPACE)
+    add(archiving_views.MyArchivingView, "Archivage", icon="fa-archive", category=MY_SPACE)
     add(MyDeclarationsView, "Déclarations", icon="fa-file-alt", category=MY_SPACE)
     add(invoices.EmployerInvoicesView, "Factures", icon="fa-file-invoice", category=MY_SPACE)
 
@@ -182,6 +183,7 @@ def register_views(appbuilder: AppBuilder) -> None:
     add(referential.HealthTeamView, "Équipes santé", icon="fa-user-md", category=MEMBERS)
     add(referential.ConventionView, "Conventions", icon="fa-file-signature", category=MEMBERS)
     add(acfi_views.AcfiView, "Inspection (ACFI)", icon="fa-hard-hat", category=MEMBERS)
+    add(archiving_views.ArchivingView, "Archivage", icon="fa-archive", category=MEMBERS)
     add(documents.DepositQueueView, "Documents déposés", icon="fa-inbox", category=MEMBERS)
     add(
         membership.MembershipQueueView,
@@ -347,6 +349,14 @@ def register_views(appbuilder: AppBuilder) -> None:
     from app.payments import views as payments
 
     add(payments.SepaMandatesView, "Mandats SEPA", icon="fa-university", category=STEERING)
+    from app.payments import reconciliation_views
+
+    add(
+        reconciliation_views.ReconciliationView,
+        "Rapprochement bancaire",
+        icon="fa-balance-scale",
+        category=STEERING,
+    )
 
     _security_menu_into_administration(appbuilder)
 

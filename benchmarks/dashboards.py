@@ -7,9 +7,13 @@
 The world (Core inserts): --collectivities collectivities, --agents agents, --consultations
 consultations over 2016-2025 (benchmarks/consultations_export.py), plus --appointments past
 appointments (88 % honoured, 6 % justified, 6 % unjustified) in 3-hour plages of 3 offices, and
-a headcount per collectivity and year. Measured through the Flask test client, signed in as
-Direction: the dashboard page over the last 12 months and over 5 years (p50, p95, SQL
-statements), and the CSV export of one figure.
+a headcount per collectivity and year, and --invoice-months monthly invoices per collectivity
+(paid in full 20 days later for 80 %, half paid for 10 %, unpaid for 10 %; a credit note on
+one in 50). Measured through the Flask test client, signed in as Direction: the dashboard page
+over the last 12 months and over 5 years (p50, p95, SQL statements), the CSV export of two
+figures (absenteeism; amounts invoiced, paid and overdue), and the global annual report of
+last year (every collectivity: its aggregates, PDF and XLSX), which the ``activity-report`` job
+writes once besides the collectivities' own.
 
 Goal: p50 < 300 ms; the same number of statements whatever the volume.
 """
@@ -126,12 +130,112 @@ def add_planning(app: Any, world: dict, appointments: int, rng: Any) -> None:
                 connection.exec_driver_sql("ANALYZE")
 
 
+def add_billing(app: Any, world: dict, months: int) -> int:
+    """``months`` monthly invoices per collectivity up to this month (Core inserts): returns the
+    number of invoices and credit notes written."""
+    from decimal import Decimal
+
+    from sqlalchemy import insert
+
+    from app.billing.models import Invoice, InvoiceKind, InvoiceStatus, Payment
+    from app.core.types import utcnow
+    from app.extensions import db
+
+    now = utcnow()
+    today = dt.date.today()
+    invoices: list[dict] = []
+    payments: list[dict] = []
+    for cid in world["ids"]:
+        for back in range(months):
+            year, month = today.year, today.month - back
+            while month < 1:
+                year, month = year - 1, month + 12
+            issued = dt.date(year, month, 1 + cid % 20)
+            if issued > today:
+                continue
+            total = Decimal(400 + (cid % 50) * 10) + Decimal("0.50")
+            n = len(invoices) + 1
+            paid_on = issued + dt.timedelta(days=20)
+            share = n % 10
+            paid = (
+                total if share < 8 else (total / 2).quantize(Decimal("0.01")) if share == 8 else 0
+            )
+            if paid_on > today:
+                paid = Decimal(0)
+            credited = Decimal("50.00") if n % 50 == 0 else Decimal(0)
+            status = (
+                InvoiceStatus.payee
+                if paid and paid + credited >= total
+                else InvoiceStatus.partiellement_payee
+                if paid
+                else InvoiceStatus.emise
+            )
+            row = {
+                "id": n, "number": f"{n:08d}", "kind": InvoiceKind.facture,
+                "label": "Cotisation", "issue_date": issued,
+                "due_date": issued + dt.timedelta(days=30), "total": total,
+                "paid_amount": Decimal(paid), "credited_amount": credited, "status": status,
+                "collectivity_id": cid, "created_at": now, "updated_at": now,
+            }  # fmt: skip
+            invoices.append(row)
+            if paid:
+                payments.append(
+                    {"invoice_id": n, "paid_on": paid_on, "amount": Decimal(paid),
+                     "collectivity_id": cid, "created_at": now, "updated_at": now}
+                )  # fmt: skip
+            if credited:
+                invoices.append(
+                    {**row, "id": n + 1, "number": f"A{n:07d}", "kind": InvoiceKind.avoir,
+                     "total": -credited, "paid_amount": Decimal(0), "credited_amount": Decimal(0),
+                     "status": InvoiceStatus.emise, "credit_for_id": n,
+                     "issue_date": issued + dt.timedelta(days=5)}
+                )  # fmt: skip
+    # Every row carries the same keys (credit notes add credit_for_id).
+    for row in invoices:
+        row.setdefault("credit_for_id", None)
+    with app.app_context(), db.engine.begin() as connection:
+        for start in range(0, len(invoices), CHUNK):
+            connection.execute(insert(Invoice.__table__), invoices[start : start + CHUNK])
+        for start in range(0, len(payments), CHUNK):
+            connection.execute(insert(Payment.__table__), payments[start : start + CHUNK])
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('invoice', 'id'), (SELECT max(id) FROM invoice))"
+            )
+            connection.exec_driver_sql("ANALYZE invoice")
+            connection.exec_driver_sql("ANALYZE invoice_payment")
+    return len(invoices)
+
+
+def measure_global_report(app: Any, engine: Any, repeat: int) -> None:
+    """The global part of the annual report job: collect, PDF and XLSX of last year."""
+    from app.dashboards import report
+    from app.tenancy import system_scope
+
+    year = dt.date.today().year - 1
+    with app.test_request_context(), system_scope():
+        data = report.collect_global(year)
+        counter = Counter(engine)
+        report.collect_global(year)
+        statements = counter.count
+        collect = measure(lambda: report.collect_global(year), repeat=max(3, repeat // 3))
+        files = measure(
+            lambda: (report.render_pdf(data), report.render_xlsx(data)), repeat=max(3, repeat // 3)
+        )
+    print(
+        f"{'global report':18} p50 {collect['median_ms']:7.1f} ms  (PDF + XLSX "
+        f"{files['median_ms']:.1f} ms)  {statements} statements  {len(data.summary or [])} "
+        "collectivity lines"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--collectivities", type=int, default=200)
     parser.add_argument("--agents", type=int, default=20000)
     parser.add_argument("--consultations", type=int, default=100000)
     parser.add_argument("--appointments", type=int, default=100000)
+    parser.add_argument("--invoice-months", type=int, default=24)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     from app import roles
@@ -143,6 +247,7 @@ def main() -> None:
     world = build(app, args.collectivities, args.agents, args.consultations, rng)
     world["agents"] = args.agents
     add_planning(app, world, args.appointments, rng)
+    invoices = add_billing(app, world, args.invoice_months)
     with app.app_context():
         make_user(db.session, roles.DIRECTION, username="bench-direction")
         db.session.commit()
@@ -151,12 +256,14 @@ def main() -> None:
     today = dt.date.today()
     five_years = f"?du={today.replace(year=today.year - 5) + dt.timedelta(days=1):%d/%m/%Y}"
     print(f"# dashboards: {args.collectivities} collectivities, {args.agents} agents, "
-          f"{args.consultations} consultations, {args.appointments} appointments")  # fmt: skip
+          f"{args.consultations} consultations, {args.appointments} appointments, "
+          f"{invoices} invoices and credit notes")  # fmt: skip
     print(f"# {machine_load()} ; {world['engine'].dialect.name}")
     for label, url in (
         ("12 months", "/tableau-de-bord/"),
         ("5 years", "/tableau-de-bord/" + five_years),
         ("CSV absenteeism", "/tableau-de-bord/export/absenteisme/csv"),
+        ("CSV amounts", "/tableau-de-bord/export/factures/csv"),
     ):
         assert client.get(url).status_code == 200, url
         counter = Counter(world["engine"])
@@ -167,6 +274,7 @@ def main() -> None:
             f"{label:18} p50 {timing['median_ms']:7.1f} ms  p95 {timing['p95_ms']:7.1f} ms  "
             f"{statements} statements"
         )
+    measure_global_report(app, world["engine"], args.repeat)
 
 
 if __name__ == "__main__":

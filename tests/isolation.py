@@ -869,6 +869,7 @@ ARGUMENT_MODELS = {
     "prevention_action_id": "PreventionAction",
     "prevention_registration_id": "PreventionRegistration",
     "invoice_id": "Invoice",
+    "archiving_id": "ArchivingIntervention",
 }
 ENUMERATED_ARGUMENTS = {"kind": ["positions", "agents", "exits"], "fmt": ["csv", "xlsx"]}
 # Staff screens no employer account opens at all (403 to every method, exports included).
@@ -880,7 +881,7 @@ ENUMERATED_ARGUMENTS["batch_id"] = ["1", "2"]
 
 # Dashboard figures and annual reports (issue 17): a figure key, a format, a year.
 DASHBOARD_ARGUMENTS = {
-    "key": ["visites", "remplissage", "absenteisme", "statutaire", "effectifs"],
+    "key": ["visites", "remplissage", "absenteisme", "statutaire", "effectifs", "factures"],
     "fmt": ["csv", "xlsx", "pdf"],
     "year": [str(dt.date.today().year - 1), str(dt.date.today().year)],
 }
@@ -1035,6 +1036,8 @@ def _sweep_rule(
         return
     if "filename" in rule.arguments:
         return  # FAB's download route: no role is granted its permission (403 by default)
+    if rule.rule in DECISION_POSTS and phase[0] == "POST":
+        _press_decisions(report, web, rule.rule, context.get("procedure_ids", []))
     enumerated = [name for name in rule.arguments if name in ENUMERATED_ARGUMENTS]
     if enumerated and len(rule.arguments) == 1:
         for value in ENUMERATED_ARGUMENTS[enumerated[0]]:
@@ -1061,6 +1064,18 @@ def _sweep_rule(
         for key, value in args.items():
             url = re.sub(rf"<(?:\w+:)?{key}>", str(value), url)
         _try(report, web, url, methods)
+
+
+def _press_decisions(report: SweepReport, web: Any, rule: str, ids: list[int]) -> None:
+    """Accept and refuse procedures the swept user does not administer: 404 (403 for a role
+    without « Démarches à valider ») each time."""
+    for procedure_id in ids:
+        url = re.sub(r"<[^>]+>", str(procedure_id), rule)
+        for data in DECISION_POSTS[rule]:
+            response = web.post(url, data={**data, "csrf_token": web.csrf_token_value})
+            report.cases += 1
+            if response.status_code not in (403, 404):  # 403: a role without the screen
+                report.leak(f"POST {url} {data} answered {response.status_code}")
 
 
 def _try(report: SweepReport, web: Any, url: str, methods: set[str]) -> None:
@@ -1488,6 +1503,16 @@ ENUMERATED_ARGUMENTS["procedure_id"] = ["1", "2"]
 STAFF_ONLY_PREFIXES += ("/demarches/cdg/",)
 # The collectivity a procedure is aimed at: scoped by its requester and its administrator.
 UNSCOPED_REFERENCES.add("procedure.collectivity_id")
+# The absorbed collectivity of a merger request: the CDG's queue only.
+UNSCOPED_REFERENCES.add("procedure.absorbed_collectivity_id")
+# Decision buttons the sweep presses on the world's procedures (B's gestion request, the CDG's
+# buy-out report) as the swept employer: accept and refuse each answer 404, nothing changes.
+DECISION_POSTS = {
+    "/demarches/a-valider/<int:procedure_id>": (
+        {"decision": "accepter"},
+        {"decision": "refuser", "reason": "Motif du balayage"},
+    ),
+}
 
 
 @world_builder
@@ -1496,15 +1521,16 @@ def _procedures(session: Session, world: World) -> None:
 
     outsider = factories.make_user(session, roles.EMPLOYER_PRIMARY, username="demandeur-sweep")
     for kind in ("gestion", "rachat"):
-        session.add(
-            Procedure(
-                kind=kind,
-                state="en_cours",
-                requester_id=outsider.id,
-                collectivity_id=world.b.id if kind == "gestion" else None,
-                message=f"Demande {SECRET_B}",
-            )
+        procedure = Procedure(
+            kind=kind,
+            state="en_cours",
+            requester_id=outsider.id,
+            collectivity_id=world.b.id if kind == "gestion" else None,
+            message=f"Demande {SECRET_B}",
         )
+        session.add(procedure)
+        session.flush()
+        world.ids.setdefault("procedures", []).append(procedure.id)
 
 
 # SEPA mandates and direct debits (issue 18): « Pilotage › Mandats SEPA » is a staff screen; A and
@@ -1544,5 +1570,79 @@ def _sepa_mandates(session: Session, world: World) -> None:
                 collection_date=dt.date.today(),
                 amount=Decimal("900.00"),
                 sequence=SequenceType.FRST,
+            )
+        )
+
+
+# Payment reconciliation (issue 18): « Pilotage › Rapprochement bancaire » is a staff screen; a
+# statement holds a line paying B's invoice (its text carries B's marker) and an unmatched one.
+STAFF_ONLY_PREFIXES += ("/comptabilite/rapprochement/",)
+ENUMERATED_ARGUMENTS["statement_id"] = ["1", "2"]
+ENUMERATED_ARGUMENTS["line_id"] = ["1", "2"]
+
+
+@world_builder
+def _bank_statements(session: Session, world: World) -> None:
+    from decimal import Decimal
+
+    from app.payments.models import (
+        BankStatement,
+        BankStatementLine,
+        MatchOutcome,
+        StatementFormat,
+        StatementLineStatus,
+    )
+
+    statement = BankStatement(
+        file_name=f"releve-{SECRET_B}.csv",
+        sha256="0" * 64,
+        format=StatementFormat.csv,
+        imported_by="compta",
+        line_count=2,
+        matched_count=1,
+        unmatched_count=1,
+        total_amount=Decimal("950.00"),
+    )
+    session.add(statement)
+    session.flush()
+    for line_no, invoice_id, status in (
+        (2, world.ids["invoices"][1], StatementLineStatus.rapprochee),
+        (3, None, StatementLineStatus.non_rapprochee),
+    ):
+        session.add(
+            BankStatementLine(
+                statement_id=statement.id,
+                line_no=line_no,
+                booked_on=dt.date(2026, 1, 31),
+                amount=Decimal("475.00"),
+                reference=f"VIR {SECRET_B}",
+                label=f"Paiement {SECRET_B}",
+                debtor=f"Débiteur {SECRET_B}",
+                status=status,
+                outcome=MatchOutcome.exact if invoice_id else MatchOutcome.unmatched,
+                invoice_id=invoice_id,
+                note=f"Note {SECRET_B}",
+            )
+        )
+    session.flush()
+
+
+@world_builder
+def _archiving_interventions(session: Session, world: World) -> None:
+    """Archiving interventions of A and B (issue 14, SPEC F6): the archivist and description
+    carry the markers (A's: read by A's accounts only)."""
+    from decimal import Decimal
+
+    from app.billing.archiving import ArchivingIntervention, ArchivingStatus
+
+    for collectivity, marker in ((world.a, "A"), (world.b, SECRET_B)):
+        session.add(
+            ArchivingIntervention(
+                collectivity_id=collectivity.id,
+                day_on=dt.date.today(),
+                days=Decimal("2.5"),
+                archivist=f"Archiviste {marker}",
+                description=f"Tri des archives {marker}",
+                status=ArchivingStatus.realise,
             )
         )

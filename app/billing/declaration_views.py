@@ -22,7 +22,7 @@ from app.core.views import READ, WRITE, ChoiceWidget, run_service
 from app.rules import declarations as rules
 from app.rules.formatting import format_money
 from app.security import register_resources
-from app.tenancy import TenantViolation, current_scope
+from app.tenancy import ScopeKind, TenantViolation, current_scope
 
 DECLARATION = "Declaration"  # REST resource ``declaration`` (staff read, primary account writes)
 MY_DECLARATIONS = "MyDeclarations"  # the employer's « Déclarations »
@@ -82,8 +82,10 @@ class MyDeclarationsView(BaseView):
 
     def _collectivity_id(self) -> int:
         scope = current_scope()
-        if not scope.is_employer:  # staff (Admin sees every menu): the declared headcounts
+        if scope.kind is ScopeKind.STAFF:  # staff (Admin sees every menu): the declared headcounts
             abort(redirect(url_for("HeadcountView.list")))
+        if not scope.is_employer:  # an account of no collectivity (a former member's user)
+            abort(404)
         if scope.is_secondary or not scope.collectivity_id:
             abort(404)
         return int(scope.collectivity_id)

@@ -438,7 +438,17 @@ def record_payment(
     invoice_id: int, amount: Decimal, paid_on: dt.date, reference: str | None = None
 ) -> Payment:
     """Record a payment received for an invoice (partial allowed, see the docstring)."""
-    invoice = _locked_invoice(invoice_id)
+    payment = apply_payment(_locked_invoice(invoice_id), amount, paid_on, reference)
+    db.session.flush()
+    return payment
+
+
+def apply_payment(
+    invoice: Invoice, amount: Decimal, paid_on: dt.date, reference: str | None = None
+) -> Payment:
+    """Add a payment to an invoice the caller has already loaded and locked (``record_payment``
+    for one invoice; a bank statement import for thousands, in one flush): the checks, the
+    payment and the new status, without flushing. Raises ``DomainError`` in French."""
     if invoice.kind is InvoiceKind.avoir:
         raise DomainError("On n'enregistre pas de règlement sur un avoir.")
     if invoice.status is InvoiceStatus.annulee:
@@ -467,5 +477,4 @@ def record_payment(
     invoice.paid_amount = invoice.paid_amount + amount
     _refresh_status(invoice)
     db.session.add(payment)
-    db.session.flush()
     return payment

@@ -132,7 +132,11 @@ class Payment(TenantMixin, Base):
 
     __tablename__ = "invoice_payment"
     __tenant_parent__ = "invoice"
-    __table_args__ = (Index("ix_invoice_payment_invoice", "invoice_id"),)
+    __table_args__ = (
+        Index("ix_invoice_payment_invoice", "invoice_id"),
+        # The dashboards' « encaissé » by month of payment.
+        Index("ix_invoice_payment_paid_on", "paid_on"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"))

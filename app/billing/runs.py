@@ -18,7 +18,10 @@ Three runs, each a job of app/jobs.py (`flask jobs run billing-... --date D [--d
   non-affiliated one every day done (530 €), at the tariff in force that year (DOMAIN.md §1);
 - ``legal`` (yearly, period = the year of D): the legal-advice flat fee of the collectivities
   with a « Conseil juridique » convention covering part of the year (6 300 € from 2025, 6 000 €
-  before; billed whole: the convention gives no proration).
+  before; billed whole: the convention gives no proration);
+- ``archiving`` (yearly, period = the year before D's, like ``acfi``): the archivist's days done
+  in the year (app/billing/archiving.py) x the ``archiving_day`` tariff (315 €), for the
+  collectivities with an « archivage » convention over the year (blocked otherwise).
 
 ``compute(kind, period)`` is the dry run the accounting screen shows: per collectivity its
 inputs, lines, total, and why it is blocked (no declaration for the year: listed as blocked,
@@ -56,13 +59,14 @@ from app.referential.models import Collectivity, Convention, Mission, Tariff, Ta
 from app.rules import billing as rules
 from app.rules.errors import DomainError
 
-KINDS = ("contributions", "absences", "msc", "acfi", "legal")
+KINDS = ("contributions", "absences", "msc", "acfi", "legal", "archiving")
 KIND_LABELS = {
     "contributions": "Cotisations annuelles (médecine préventive et participation MSC)",
     "absences": "Majoration d'absentéisme (semestrielle)",
     "msc": "Médecine statutaire : actes au-delà du droit de tirage",
     "acfi": "Inspection (ACFI) : jours supplémentaires et journées des non-affiliées",
     "legal": "Conseil juridique : forfait annuel des conventions",
+    "archiving": "Archivage : journées d'intervention réalisées",
 }
 INVOICE_LABELS = {
     "contributions": "Cotisations",
@@ -70,6 +74,7 @@ INVOICE_LABELS = {
     "msc": "Facture de visites",
     "acfi": "Prestations adhérent – inspection ACFI",
     "legal": "Prestations adhérent – conseil juridique",
+    "archiving": "Prestations adhérent – archivage",
 }
 JOB_NAMES = {kind: f"billing-{kind}" for kind in KINDS}
 MSC_MISSION = "msc"
@@ -786,12 +791,21 @@ def compute_legal(period: Period) -> RunPlan:
     return RunPlan("legal", period, result)
 
 
+def compute_archiving(period: Period) -> RunPlan:
+    """Archiving days done in the year (app/billing/archiving.py; DOMAIN.md §1 « Archiving »)."""
+    from app.billing import archiving
+
+    plan: RunPlan = archiving.compute(period)
+    return plan
+
+
 COMPUTE: dict[str, Callable[[Period], RunPlan]] = {
     "contributions": compute_contributions,
     "absences": compute_absences,
     "msc": compute_msc,
     "acfi": compute_acfi,
     "legal": compute_legal,
+    "archiving": compute_archiving,
 }
 
 
@@ -892,3 +906,7 @@ def run_acfi(ctx: JobContext) -> None:
 
 def run_legal(ctx: JobContext) -> None:
     run("legal", ctx)
+
+
+def run_archiving(ctx: JobContext) -> None:
+    run("archiving", ctx)

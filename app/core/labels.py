@@ -43,6 +43,13 @@ COMMON_LABELS: dict[str, str] = {
 
 # Columns no screen or resource shows (bookkeeping), named for the audit log.
 EXTRA_COLUMN_LABELS: dict[str, dict[str, str]] = {
+    "archiving_intervention": {
+        "day_on": "Date de l'intervention",
+        "days": "Durée (jours)",
+        "archivist": "Archiviste",
+        "description": "Description",
+        "status": "État",
+    },
     "agent": {
         "service": "Service",
         "validated_at": "Validé par le CDG le",
@@ -62,6 +69,7 @@ EXTRA_COLUMN_LABELS: dict[str, dict[str, str]] = {
         "decided_at": "Décidée le",
         "decided_by_id": "Décidée par",
         "refusal_reason": "Motif du refus",
+        "applicant_function": "Fonction du demandeur",
     },
     "procedure": {
         "kind": "Type de démarche",
@@ -70,10 +78,40 @@ EXTRA_COLUMN_LABELS: dict[str, dict[str, str]] = {
         "membership_number": "Numéro d'adhérent",
         "siret": "SIRET",
         "former_admin_email": "E-mail de l'ancien administrateur",
+        "absorbed_collectivity_id": "Adhérent absorbé",
+        "new_siret": "Nouveau SIRET",
         "message": "Description",
         "reason": "Motif",
         "decided_by_id": "Décidée par",
         "decided_at": "Décidée le",
+    },
+    "bank_statement": {
+        "file_name": "Nom du fichier",
+        "sha256": "Empreinte SHA-256 du fichier",
+        "format": "Format du relevé",
+        "imported_by": "Importé par",
+        "imported_at": "Importé le",
+        "line_count": "Nombre de paiements",
+        "matched_count": "Paiements rapprochés",
+        "unmatched_count": "Paiements à rapprocher",
+        "total_amount": "Montant total",
+    },
+    "bank_statement_line": {
+        "statement_id": "Relevé bancaire",
+        "statement": "Relevé bancaire",
+        "line_no": "Numéro de ligne",
+        "booked_on": "Date de l'opération",
+        "amount": "Montant",
+        "reference": "Référence",
+        "label": "Libellé",
+        "debtor": "Débiteur",
+        "status": "État du rapprochement",
+        "outcome": "Résultat du rapprochement",
+        "invoice_id": "Facture",
+        "invoice": "Facture",
+        "payment_id": "Règlement",
+        "excess_amount": "Trop-perçu",
+        "note": "Détail",
     },
     "sepa_mandate": {
         "umr": "Référence unique du mandat (RUM)",
@@ -237,6 +275,7 @@ EXTRA_COLUMN_LABELS: dict[str, dict[str, str]] = {
 
 # Models whose screens are hand-written pages (no show_title to read) and FAB's user.
 MODEL_LABELS: dict[str, str] = {
+    "archiving_intervention": "Intervention d'archivage",
     "ab_user": "Utilisateur",
     "ab_role": "Rôle",
     "account_security": "Sécurité du compte",
@@ -259,6 +298,8 @@ MODEL_LABELS: dict[str, str] = {
     "procedure": "Démarche",
     "chorus_batch": "Lot de dépôt Chorus Pro",
     "sepa_mandate": "Mandat de prélèvement SEPA",
+    "bank_statement": "Relevé bancaire importé",
+    "bank_statement_line": "Ligne de relevé bancaire",
     "chorus_deposit": "Dépôt Chorus Pro d'une facture",
 }
 

@@ -35,6 +35,7 @@ import copy
 import string
 import threading
 import types
+import zlib
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -116,6 +117,7 @@ def _machinery() -> Any:
                 TTFont.save(font, output)
                 ids = {name: index for index, name in enumerate(font.getGlyphOrder())}
                 cached = (output.getvalue(), ids)
+                _remember_stream(cached[0])
                 with _subsets_lock:
                     if len(_subsets) >= _SUBSET_CACHE_SIZE:
                         _subsets.pop(next(iter(_subsets)))
@@ -128,11 +130,47 @@ def _machinery() -> Any:
 
 def _install_shim() -> Any:
     import fpdf.output
+    import fpdf.syntax
 
     machinery = _machinery()
     if fpdf.output.ftsubset is not machinery.shim:
         fpdf.output.ftsubset = machinery.shim
+    if fpdf.syntax.zlib is not _zlib_shim:
+        fpdf.syntax.zlib = _zlib_shim
     return machinery
+
+
+# fpdf2 compresses the embedded font file of every document again (zlib, a few milliseconds
+# for a subset): the compressed bytes of the cached subsets are kept, keyed by the subset's
+# bytes (the same input gives the same output: the PDFs are unchanged). Any other stream is
+# compressed as before.
+_compressed: dict[bytes, bytes] = {}
+_compressed_sizes: set[int] = set()
+
+
+def _compress(data: bytes | bytearray, level: int = -1) -> bytes:
+    size = len(data)
+    if size in _compressed_sizes and level == -1:
+        key = bytes(data)
+        hit = _compressed.get(key)
+        if hit is None:
+            hit = zlib.compress(key, level)
+            with _subsets_lock:
+                _compressed[key] = hit
+        return hit
+    return zlib.compress(data, level=level)
+
+
+def _remember_stream(data: bytes) -> None:
+    """A cached subset's bytes: their compression is cached too (bounded like the subsets)."""
+    with _subsets_lock:
+        if len(_compressed_sizes) >= _SUBSET_CACHE_SIZE:
+            _compressed.clear()
+            _compressed_sizes.clear()
+        _compressed_sizes.add(len(data))
+
+
+_zlib_shim = types.SimpleNamespace(compress=_compress)
 
 
 @cache

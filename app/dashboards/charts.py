@@ -32,8 +32,11 @@ class Series:
     values: Sequence[float]
 
 
-def _number(value: float) -> str:
-    """A value as a French figure: « 12 », « 4,5 »."""
+def _number(value: float, decimals: int | None = None) -> str:
+    """A value as a French figure: « 12 », « 4,5 » (``decimals``: « 1 234,50 »)."""
+    if decimals is not None:
+        whole, _, fraction = f"{float(value):,.{decimals}f}".partition(".")
+        return whole.replace(",", "\u202f") + ("," + fraction if fraction else "")
     if float(value).is_integer():
         return f"{int(value):,}".replace(",", "\u202f")
     return f"{value:.1f}".replace(".", ",")
@@ -122,9 +125,11 @@ def bar_chart(
     stacked: bool = True,
     unit: str = "",
     threshold: float | None = None,
+    decimals: int | None = None,
 ) -> Markup:
     """Bars per label (stacked or side by side), one colour per series; ``threshold`` draws a
-    dashed horizontal line (the 5 % absenteeism line)."""
+    dashed horizontal line (the 5 % absenteeism line); ``decimals`` fixes the decimals of the
+    values in the bars' tooltips (2 for amounts: « 300,50 € »)."""
     top = _top(series, stacked, threshold)
     plot_width = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
@@ -144,7 +149,7 @@ def bar_chart(
             body.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{height:.1f}" '
                 f'fill="{colour}"><title>{escape(f"{label} – {item.name} : ")}'
-                f"{escape(_number(value) + unit)}</title></rect>"
+                f"{escape(_number(value, decimals) + unit)}</title></rect>"
             )
             if stacked:
                 offset += height

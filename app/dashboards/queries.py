@@ -16,8 +16,11 @@ import decimal
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, extract, func, select
+from sqlalchemy import Integer, and_, case, cast, extract, func, literal, select, type_coerce
+from sqlalchemy.orm import aliased
 
+from app.billing.models import Invoice, InvoiceKind, InvoiceStatus, Payment
+from app.core.types import Money
 from app.extensions import db
 from app.planning.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Plage, PlageState
 from app.referential.models import (
@@ -369,6 +372,251 @@ def headcounts(filters: Filters) -> list[HeadcountRow]:
         .order_by(Headcount.year)
     )
     return [HeadcountRow(_int(y), _int(c), _int(h), _int(p)) for y, c, h, p in rows]
+
+
+# ----------------------------------------------------------------------------------------------
+# Amounts invoiced, paid and overdue
+# ----------------------------------------------------------------------------------------------
+
+CENT = decimal.Decimal("0.01")
+
+
+def _money(value: Any) -> decimal.Decimal:
+    return decimal.Decimal(str(value or 0)).quantize(CENT)
+
+
+@dataclass(frozen=True)
+class BillingRow:
+    """One month: invoices issued and credit notes (negative) by issue month, payments by
+    payment date, and what is still due on the invoices falling due that month and past due on
+    the reference date (``year == 0``: the invoices due before the period)."""
+
+    year: int
+    month: int
+    invoices: decimal.Decimal = CENT * 0
+    credit_notes: decimal.Decimal = CENT * 0
+    paid: decimal.Decimal = CENT * 0
+    overdue: decimal.Decimal = CENT * 0
+
+    @property
+    def invoiced(self) -> decimal.Decimal:
+        """Net invoiced: invoices minus credit notes."""
+        return self.invoices + self.credit_notes
+
+
+def _year_month(column: Any) -> tuple[Any, Any]:
+    return cast(extract("year", column), Integer), cast(extract("month", column), Integer)
+
+
+def invoiced_by_month(filters: Filters) -> list[tuple[int, int, decimal.Decimal, decimal.Decimal]]:
+    """(year, month, invoices, credit notes) issued in the period, by issue month: one
+    aggregate. Credit notes are negative (``Invoice.total``)."""
+    year, month = _year_month(Invoice.issue_date)
+    avoir = Invoice.kind == InvoiceKind.avoir
+    rows = db.session.execute(
+        select(
+            year,
+            month,
+            # Typed as the column (on SQLite an amount is stored in cents).
+            type_coerce(func.sum(case((avoir, 0), else_=Invoice.total)), Money()),
+            type_coerce(func.sum(case((avoir, Invoice.total), else_=0)), Money()),
+        )
+        .where(
+            Invoice.issue_date.between(filters.start, filters.end),
+            *_collectivity_filters(filters, Invoice.collectivity_id),
+        )
+        .group_by(year, month)
+        .order_by(year, month)
+    )
+    return [(_int(y), _int(m), _money(i), _money(c)) for y, m, i, c in rows]
+
+
+def paid_by_month(filters: Filters) -> list[tuple[int, int, decimal.Decimal]]:
+    """(year, month, amount) of the payments received in the period, by payment date."""
+    year, month = _year_month(Payment.paid_on)
+    rows = db.session.execute(
+        select(year, month, func.coalesce(func.sum(Payment.amount), 0))
+        .where(
+            Payment.paid_on.between(filters.start, filters.end),
+            *_collectivity_filters(filters, Payment.collectivity_id),
+        )
+        .group_by(year, month)
+        .order_by(year, month)
+    )
+    return [(_int(y), _int(m), _money(a)) for y, m, a in rows]
+
+
+def overdue_as_of(filters: Filters, today: dt.date) -> dt.date:
+    """The day the overdue amounts are read on: the end of the period, today at the latest."""
+    return min(filters.end, today)
+
+
+def _remaining_on(as_of: dt.date, today: dt.date) -> tuple[Any, Any, list[Any]]:
+    """(remaining amount of an invoice on ``as_of``, a function building the statement with the
+    FROM clause it needs, extra conditions), never below zero. Today it is what the invoice
+    still shows (its payments and credit notes so far, kept on the row: the unpaid ones are
+    found through ``ix_invoice_status_due``); on a past day, the payments received and the
+    credit notes issued after that day are added back."""
+    left = Invoice.total - Invoice.paid_amount - Invoice.credited_amount
+    if as_of >= today:
+
+        def current(*columns: Any) -> Any:
+            return select(*columns).select_from(Invoice)
+
+        unpaid = Invoice.status.in_((InvoiceStatus.emise, InvoiceStatus.partiellement_payee))
+        return case((left > 0, left), else_=0), current, [unpaid]
+    paid = (
+        select(Payment.invoice_id, func.sum(Payment.amount).label("amount"))
+        .where(Payment.paid_on > as_of)
+        .group_by(Payment.invoice_id)
+        .subquery()
+    )
+    credit = aliased(Invoice)
+    credited = (
+        select(credit.credit_for_id.label("invoice_id"), func.sum(-credit.total).label("amount"))
+        .where(credit.kind == InvoiceKind.avoir, credit.issue_date > as_of)
+        .group_by(credit.credit_for_id)
+        .subquery()
+    )
+    left = left + func.coalesce(paid.c.amount, 0) + func.coalesce(credited.c.amount, 0)
+
+    def source(*columns: Any) -> Any:
+        return (
+            select(*columns)
+            .select_from(Invoice)
+            .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+            .outerjoin(credited, credited.c.invoice_id == Invoice.id)
+        )
+
+    return case((left > 0, left), else_=0), source, []
+
+
+def overdue_by_due_month(
+    filters: Filters, as_of: dt.date, today: dt.date | None = None
+) -> list[tuple[int, int, int, decimal.Decimal]]:
+    """(year, month, invoices, amount) still due on ``as_of`` of the invoices past due on that
+    day (due date before it), by month of due date; those due before the period come first as
+    year 0, month 0. One aggregate."""
+    from app.core import clock
+
+    remaining, source, extra = _remaining_on(as_of, today or clock.today())
+    before = Invoice.due_date < filters.start
+    due_year, due_month = _year_month(Invoice.due_date)
+    year = case((before, literal(0)), else_=due_year)
+    month = case((before, literal(0)), else_=due_month)
+    rows = db.session.execute(
+        source(year, month, func.count(Invoice.id), func.sum(remaining))
+        .where(
+            Invoice.kind == InvoiceKind.facture,
+            Invoice.issue_date <= as_of,
+            Invoice.due_date < as_of,
+            remaining > 0,
+            *extra,
+            *_collectivity_filters(filters, Invoice.collectivity_id),
+        )
+        .group_by(year, month)
+        .order_by(year, month)
+    )
+    return [(_int(y), _int(m), _int(n), _money(a)) for y, m, n, a in rows]
+
+
+def billing_by_month(filters: Filters, today: dt.date) -> list[BillingRow]:
+    """The three figures merged by month (three aggregates), months with a figure only, the
+    invoices due before the period (year 0) first."""
+    merged: dict[tuple[int, int], dict[str, decimal.Decimal]] = {}
+    for y, m, invoices, credits in invoiced_by_month(filters):
+        merged.setdefault((y, m), {}).update(invoices=invoices, credit_notes=credits)
+    for y, m, amount in paid_by_month(filters):
+        merged.setdefault((y, m), {})["paid"] = amount
+    for y, m, _, amount in overdue_by_due_month(filters, overdue_as_of(filters, today), today):
+        merged.setdefault((y, m), {})["overdue"] = amount
+    return [BillingRow(y, m, **values) for (y, m), values in sorted(merged.items())]
+
+
+@dataclass(frozen=True)
+class CollectivitySummary:
+    """One line of the global annual report's table of collectivities."""
+
+    collectivity_id: int
+    name: str
+    category: TariffCategory
+    visits: int
+    statutory: int
+    headcount: int | None
+    invoiced: decimal.Decimal
+    paid: decimal.Decimal
+
+
+def collectivity_summary(filters: Filters) -> list[CollectivitySummary]:
+    """Every collectivity with its visits (every one: the staff's figure), statutory requests
+    counted in the quota, declared headcount of the period's last year, net invoiced and paid
+    amounts of the period: one statement (grouped subqueries joined to the collectivities),
+    whatever the number of collectivities."""
+
+    def grouped(column: Any, value: Any, *conditions: Any) -> Any:
+        return (
+            select(column.label("collectivity_id"), value.label("value"))
+            .where(*conditions)
+            .group_by(column)
+            .subquery()
+        )
+
+    visits = grouped(
+        Consultation.collectivity_id,
+        func.count(Consultation.id),
+        Consultation.visit_date.between(filters.start, filters.end),
+    )
+    statutory = grouped(
+        StatutoryRequest.collectivity_id,
+        func.count(StatutoryRequest.id),
+        StatutoryRequest.consumed_on.between(filters.start, filters.end),
+        StatutoryRequest.status.in_(COUNTED),
+    )
+    headcount = grouped(
+        Headcount.collectivity_id,
+        func.sum(Headcount.headcount),
+        Headcount.year == filters.end.year,
+    )
+    invoiced = grouped(
+        Invoice.collectivity_id,
+        func.sum(Invoice.total),
+        Invoice.issue_date.between(filters.start, filters.end),
+    )
+    paid = grouped(
+        Payment.collectivity_id,
+        func.sum(Payment.amount),
+        Payment.paid_on.between(filters.start, filters.end),
+    )
+    statement = select(
+        Collectivity.id,
+        Collectivity.name,
+        Collectivity.category,
+        func.coalesce(visits.c.value, 0),
+        func.coalesce(statutory.c.value, 0),
+        headcount.c.value,
+        func.coalesce(invoiced.c.value, 0),
+        func.coalesce(paid.c.value, 0),
+    ).select_from(Collectivity)
+    for sub in (visits, statutory, headcount, invoiced, paid):
+        statement = statement.outerjoin(sub, sub.c.collectivity_id == Collectivity.id)
+    rows = db.session.execute(
+        statement.where(*_collectivity_filters(filters, Collectivity.id)).order_by(
+            Collectivity.name, Collectivity.id
+        )
+    )
+    return [
+        CollectivitySummary(
+            i,
+            name,
+            category,
+            _int(v),
+            _int(st),
+            None if h is None else _int(h),
+            _money(f),
+            _money(p),
+        )  # fmt: skip
+        for i, name, category, v, st, h, f, p in rows
+    ]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -6,6 +6,13 @@ The job ``activity-report`` writes both files for every collectivity under
 ``UPLOAD_DIR/rapports-annuels/<year>/`` (batched; a dry run writes nothing) and publishes the PDF
 in the collectivity's « Mes documents » (``app.documents.services.publish``). The files stay
 downloadable from the dashboards. Figures never count a confidential visit.
+
+The same job writes the global report of the year (every collectivity together, for Direction
+and Admin only: ``rapport-annuel-<year>-global.pdf|xlsx``): the same sections over every
+collectivity, plus the amounts invoiced and paid by month, and in the XLSX one line per
+collectivity. It is read with a constant number of aggregates (grouped by month or by
+collectivity), whatever the number of collectivities; being the CDG's own, it counts every
+visit, confidential ones included (no employer ever sees it).
 """
 
 from __future__ import annotations
@@ -37,6 +44,14 @@ class ReportData:
     headcount: queries.HeadcountRow | None = None
     acfi: tuple[decimal.Decimal, decimal.Decimal, decimal.Decimal] | None = None
     prevention: list[tuple[str, int]] = field(default_factory=list)
+    # The global report only: amounts by month, and one line per collectivity (XLSX).
+    billing: list[queries.BillingRow] | None = None
+    summary: list[list[Any]] | None = None
+    as_of: dt.date | None = None
+
+    @property
+    def is_global(self) -> bool:
+        return self.summary is not None
 
     @property
     def visits_total(self) -> int:
@@ -53,7 +68,7 @@ def _prevention(filters: Filters) -> list[tuple[str, int]]:
         select(PreventionAction.kind, func.count(PreventionAction.id))
         .where(
             PreventionAction.action_on.between(filters.start, filters.end),
-            PreventionAction.collectivity_id == filters.collectivity_id,
+            *queries._collectivity_filters(filters, PreventionAction.collectivity_id),
         )
         .group_by(PreventionAction.kind)
         .order_by(PreventionAction.kind)
@@ -77,6 +92,99 @@ def collect(collectivity_id: int, name: str, year: int) -> ReportData:
         headcount=headcounts[0] if headcounts else None,
         acfi=queries.acfi_days(filters),
         prevention=_prevention(filters),
+    )
+
+
+SUMMARY_HEADER = [
+    "Collectivité",
+    "Catégorie",
+    "Visites",
+    "Rendez-vous honorés",
+    "Absences injustifiées",
+    "Taux d'absentéisme (%)",
+    "Demandes de médecine statutaire",
+    "Effectif déclaré",
+    "Net facturé (€)",
+    "Encaissé (€)",
+]
+
+
+def collect_global(year: int, today: dt.date | None = None) -> ReportData:
+    """The figures of the year over every collectivity: a constant number of aggregates (by
+    month, type or collectivity), never one query per collectivity."""
+    from app.core import clock
+
+    filters = Filters(start=dt.date(year, 1, 1), end=dt.date(year, 12, 31))
+    today = today or clock.today()
+    absences = queries.absenteeism(filters)
+    by_collectivity = {row.collectivity_id: row for row in absences}
+    headcounts = queries.headcounts(filters)
+    lines = queries.collectivity_summary(filters)
+    summary = []
+    for line in lines:
+        a = by_collectivity.get(line.collectivity_id)
+        summary.append(
+            [
+                line.name,
+                line.category.label,
+                line.visits,
+                a.honoured if a else 0,
+                a.unjustified if a else 0,
+                a.rate if a else 0.0,
+                line.statutory,
+                "" if line.headcount is None else line.headcount,
+                line.invoiced,
+                line.paid,
+            ]
+        )
+    return ReportData(
+        year=year,
+        collectivity=f"Toutes les collectivités ({len(lines)})",
+        visits=[(t, o.label, n) for t, o, n in queries.visits_by_outcome(filters)],
+        absenteeism=queries.AbsenteeismRow(
+            0,
+            "Toutes",
+            sum(a.honoured for a in absences),
+            sum(a.unjustified for a in absences),
+            sum(a.justified for a in absences),
+        ),
+        statutory=queries.statutory_by_act(filters),
+        headcount=headcounts[0] if headcounts else None,
+        acfi=queries.acfi_days(filters),
+        prevention=_prevention(filters),
+        billing=queries.billing_by_month(filters, today),
+        summary=summary,
+        as_of=queries.overdue_as_of(filters, today),
+    )
+
+
+def _billing_section(data: ReportData) -> tuple[str, list[str], list[list[Any]]]:
+    from app.rules.formatting import format_date
+
+    rows: list[list[Any]] = []
+    total = [queries.CENT * 0] * 4
+    for r in data.billing or []:
+        label = (
+            queries.month_label(r.year, r.month)
+            if r.year
+            else f"Échéances avant le 01/01/{data.year}"
+        )
+        figures = [r.invoices, r.credit_notes, r.paid, r.overdue]
+        rows.append([label, r.invoices, r.credit_notes, r.invoiced, r.paid, r.overdue])
+        total = [t + f for t, f in zip(total, figures, strict=True)]
+    rows.append(["Total", total[0], total[1], total[0] + total[1], total[2], total[3]])
+    as_of = format_date(data.as_of) if data.as_of else f"31/12/{data.year}"
+    return (
+        "Montants facturés et encaissés",
+        [
+            "Mois",
+            "Factures émises (€)",
+            "Avoirs (€)",
+            "Net facturé (€)",
+            "Encaissé (€)",
+            f"Échu non réglé au {as_of} (€)",
+        ],
+        rows,
     )
 
 
@@ -133,10 +241,16 @@ def sections(data: ReportData) -> list[tuple[str, list[str], list[list[Any]]]]:
             [[kind, n] for kind, n in data.prevention],
         )
     )
+    if data.billing is not None:
+        parts.append(_billing_section(data))
     return parts
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, money: bool = False) -> str:
+    if money and isinstance(value, decimal.Decimal):
+        from app.rules.formatting import format_money
+
+        return format_money(value)
     if isinstance(value, decimal.Decimal):
         return _dec(value)
     if isinstance(value, float):
@@ -176,22 +290,34 @@ def render_pdf(data: ReportData) -> bytes:
             heading = table.row()
             for label in header:
                 heading.cell(clean(label))
+            money = "(€)" in " ".join(header)
             for values in rows:
                 line = table.row()
                 for value in values:
-                    line.cell(clean(_cell(value)))
+                    line.cell(clean(_cell(value, money)))
     pdf.ln(6)
     pdf.set_font(family, "", 8)
-    pdf.multi_cell(
-        0,
-        5,
-        clean(
-            "Figures de l'année civile ; les visites demandées par l'agent lui-même "
-            "(confidentielles) ne sont pas comptées. Taux d'absentéisme : absences "
-            "injustifiées / (rendez-vous honorés + absences injustifiées)."
-        ),
-    )
+    pdf.multi_cell(0, 5, clean(_footnote(data)))
     return bytes(pdf.output())
+
+
+def _footnote(data: ReportData) -> str:
+    rate = (
+        "Taux d'absentéisme : absences injustifiées / (rendez-vous honorés + absences "
+        "injustifiées)."
+    )
+    if not data.is_global:
+        return (
+            "Figures de l'année civile ; les visites demandées par l'agent lui-même "
+            f"(confidentielles) ne sont pas comptées. {rate}"
+        )
+    return (
+        "Figures de l'année civile, toutes collectivités confondues ; toutes les visites sont "
+        "comptées, celles demandées par l'agent lui-même (confidentielles) comprises. "
+        f"{rate} Net facturé : factures émises moins avoirs, par date d'émission ; encaissé : "
+        "par date de règlement ; échu non réglé : reste à payer en fin d'année des factures "
+        "échues, par mois d'échéance. Le détail par collectivité est dans le fichier Excel."
+    )
 
 
 def render_xlsx(data: ReportData) -> bytes:
@@ -199,7 +325,10 @@ def render_xlsx(data: ReportData) -> bytes:
     from app.core.spreadsheet import xlsx_bytes
 
     rows: list[list[Any]] = [[data.collectivity], []]
-    for title, header, values in sections(data):
+    parts = sections(data)
+    if data.summary is not None:
+        parts.append(("Synthèse par collectivité", SUMMARY_HEADER, data.summary))
+    for title, header, values in parts:
         rows.append([title])
         rows.append(list(header))
         rows.extend(xlsx_cells(r) for r in values)
@@ -220,6 +349,39 @@ def _folder(year: int) -> Path:
 
 def file_path(collectivity_id: int, year: int, fmt: str) -> Path:
     return _folder(year) / f"rapport-annuel-{year}-collectivite-{collectivity_id}.{fmt}"
+
+
+def global_file_path(year: int, fmt: str) -> Path:
+    return _folder(year) / f"rapport-annuel-{year}-global.{fmt}"
+
+
+def stored_global_file(year: int, fmt: str) -> Path | None:
+    if fmt not in ("pdf", "xlsx") or not 2000 <= year <= 2100:
+        return None
+    path = global_file_path(year, fmt)
+    return path if path.is_file() else None
+
+
+def global_available() -> list[int]:
+    """The years whose global report is stored, newest first (read from the disk)."""
+    root = files.upload_root() / AREA
+    if not root.is_dir():
+        return []
+    return [
+        int(folder.name)
+        for folder in sorted(root.iterdir(), reverse=True)
+        if folder.name.isdigit() and global_file_path(int(folder.name), "pdf").is_file()
+    ]
+
+
+def write_global_report(year: int, today: dt.date | None = None) -> tuple[bytes, bytes]:
+    data = collect_global(year, today)
+    pdf, xlsx = render_pdf(data), render_xlsx(data)
+    folder = _folder(year)
+    folder.mkdir(parents=True, exist_ok=True)
+    global_file_path(year, "pdf").write_bytes(pdf)
+    global_file_path(year, "xlsx").write_bytes(xlsx)
+    return pdf, xlsx
 
 
 def stored_file(collectivity_id: int | None, year: int, fmt: str) -> Path | None:
@@ -308,6 +470,7 @@ def run_activity_report(ctx: Any) -> None:
 
     year = ctx.today.year - 1
     with system_scope():
+        _run_global_report(ctx, year)
         rows = list(
             db.session.execute(select(Collectivity.id, Collectivity.name).order_by(Collectivity.id))
         )
@@ -327,6 +490,22 @@ def run_activity_report(ctx: Any) -> None:
                     ctx.counts["rapports publiés"] += 1
                 ctx.counts["rapports générés"] += 1
                 ctx.mark_done(key)
+
+
+def _run_global_report(ctx: Any, year: int) -> None:
+    """The global report of the year: one file pair, its figures read in a constant number of
+    aggregates whatever the number of collectivities."""
+    key = f"rapport-{year}-global"
+    if ctx.is_done(key):
+        return
+    if ctx.dry_run:
+        data = collect_global(year, ctx.today)
+        render_pdf(data), render_xlsx(data)
+        ctx.counts["rapport global (simulation)"] += 1
+        return
+    write_global_report(year, ctx.today)
+    ctx.counts["rapport global généré"] += 1
+    ctx.mark_done(key)
 
 
 def write_report_files(collectivity_id: int, year: int, pdf: bytes, xlsx: bytes) -> None:

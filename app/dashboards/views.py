@@ -19,7 +19,7 @@ from markupsafe import Markup
 from app import roles
 from app.core import clock, files
 from app.core.exports import csv_cells, requested_format, xlsx_cells
-from app.core.formatting import format_decimal
+from app.core.formatting import format_decimal, format_money
 from app.core.spreadsheet import XLSX_MIMETYPE, csv_response, xlsx_response
 from app.core.views import READ
 from app.dashboards import charts, queries
@@ -51,6 +51,8 @@ class Figure:
     header: list[str]
     rows: list[list[Any]] = field(default_factory=list)
     note: str = ""
+    # Indexes of the columns holding euro amounts (shown « 1 234,56 € » in the table).
+    money: frozenset[int] = frozenset()
 
 
 def _date_arg(name: str, default: dt.date) -> dt.date:
@@ -213,19 +215,103 @@ def headcount_figure(filters: Filters) -> Figure:
     )
 
 
+BILLING_HEADER = [
+    "Année",
+    "Mois",
+    "Factures émises (€)",
+    "Avoirs (€)",
+    "Net facturé (€)",
+    "Encaissé (€)",
+    "Échu non réglé (€)",
+]
+
+
+def billing_figure(filters: Filters) -> Figure:
+    """Amounts invoiced (net of credit notes, by issue month), paid (by payment date) and
+    overdue (what is still due on the reference day on the invoices past due, by month of due
+    date): three aggregates."""
+    today = clock.today()
+    as_of = queries.overdue_as_of(filters, today)
+    rows = queries.billing_by_month(filters, today)
+    months = queries.months_between(filters.start, filters.end)
+    by_month = {(r.year, r.month): r for r in rows}
+    empty = queries.BillingRow(0, 0)
+    shown = [by_month.get(key, empty) for key in months]
+    title = "Montants facturés, encaissés et échus"
+    earlier = by_month.get((0, 0), empty).overdue
+    total_overdue = sum((r.overdue for r in rows), queries.CENT * 0)
+    note = (
+        "Net facturé : factures émises moins avoirs, par mois d'émission. Encaissé : "
+        "règlements reçus, par date de règlement. Échu non réglé : reste à payer au "
+        f"{format_date(as_of)} des factures dont l'échéance est passée à cette date, par mois "
+        f"d'échéance ; en tout {format_money(total_overdue)}"
+        + (
+            f", dont {format_money(earlier)} sur des échéances antérieures à la période"
+            if earlier
+            else ""
+        )
+        + "."
+    )
+    if filters.employer:
+        note += " Les factures sont celles de votre collectivité."
+    else:
+        note += (
+            " Le filtre de cabinet ne s'applique pas aux factures (elles sont établies par "
+            "collectivité) ; celui de catégorie, oui."
+        )
+    return Figure(
+        "factures",
+        title,
+        charts.bar_chart(
+            title,
+            [queries.month_label(y, m) for y, m in months],
+            [
+                # A month with more credit notes than invoices draws no bar (the table says).
+                charts.Series("Net facturé", [max(float(r.invoiced), 0.0) for r in shown]),
+                charts.Series("Encaissé", [float(r.paid) for r in shown]),
+                charts.Series("Échu non réglé", [float(r.overdue) for r in shown]),
+            ],
+            stacked=False,
+            unit=" €",
+            decimals=2,
+        ),
+        BILLING_HEADER,
+        [
+            [
+                r.year or f"Échéances avant le {format_date(filters.start)}",
+                r.month or "",
+                r.invoices,
+                r.credit_notes,
+                r.invoiced,
+                r.paid,
+                r.overdue,
+            ]
+            for r in rows
+        ],
+        note=note,
+        money=frozenset({2, 3, 4, 5, 6}),
+    )
+
+
 STAFF_FIGURES: dict[str, Callable[[Filters], Figure]] = {
     "visites": visits_figure,
     "remplissage": fill_figure,
     "absenteisme": absenteeism_figure,
     "statutaire": statutory_figure,
     "effectifs": headcount_figure,
+    "factures": billing_figure,
 }
 # The employer's restricted version: no plage fill rate (the CDG's offices and professionals).
 EMPLOYER_FIGURES = {k: v for k, v in STAFF_FIGURES.items() if k != "remplissage"}
+# Invoices are the primary account's business (« Factures », ``app.billing.models``): a
+# secondary account's dashboard has no billing figure, as it has no « Factures » screen.
+SECONDARY_FIGURES = {k: v for k, v in EMPLOYER_FIGURES.items() if k != "factures"}
 
 
-def cell_text(value: Any) -> str:
-    """A table cell as the page shows it."""
+def cell_text(value: Any, money: bool = False) -> str:
+    """A table cell as the page shows it (``money``: « 1 234,56 € »)."""
+    if money and isinstance(value, decimal.Decimal):
+        return format_money(value)
     if isinstance(value, bool):
         return "Oui" if value else "Non"
     if isinstance(value, float):
@@ -247,7 +333,12 @@ def export_figure(figure: Figure, fmt: str, filters: Filters) -> Any:
 
 class _Dashboard(BaseView):
     default_view = "index"
-    method_permission_name = {"index": READ, "export": READ, "report": READ}
+    method_permission_name = {
+        "index": READ,
+        "export": READ,
+        "report": READ,
+        "global_report": READ,
+    }
     figures: dict[str, Callable[[Filters], Figure]] = STAFF_FIGURES
     template = "dashboards/dashboard.html"
     title = "Tableau de bord"
@@ -255,9 +346,12 @@ class _Dashboard(BaseView):
     def _collectivity(self) -> int | None:
         return None
 
+    def _figures(self) -> dict[str, Callable[[Filters], Figure]]:
+        return self.figures
+
     def _render(self) -> Any:
         filters = read_filters(self._collectivity())
-        figures = [build(filters) for build in self.figures.values()]
+        figures = [build(filters) for build in self._figures().values()]
         return self.render_template(
             self.template,
             title=self.title,
@@ -269,6 +363,7 @@ class _Dashboard(BaseView):
             cell_text=cell_text,
             format_date=format_date,
             reports=self._reports(),
+            global_reports=self._global_reports(),
             endpoint=f"{type(self).__name__}",
         )
 
@@ -277,8 +372,12 @@ class _Dashboard(BaseView):
 
         return report.available(self._collectivity())
 
+    def _global_reports(self) -> list[int]:
+        """The years of the global report (every collectivity): Direction and Admin only."""
+        return []
+
     def _export(self, key: str, fmt: str) -> Any:
-        build = self.figures.get(key)
+        build = self._figures().get(key)
         if build is None:
             abort(404)
         filters = read_filters(self._collectivity())
@@ -315,6 +414,23 @@ class DashboardView(_Dashboard):
     def report(self, year: int, fmt: str) -> Any:
         return self._report(year, fmt)
 
+    @expose("/rapport-global/<int:year>/<fmt>")
+    @has_access
+    def global_report(self, year: int, fmt: str) -> Any:
+        """The global annual report (every collectivity together)."""
+        from app.dashboards import report
+
+        path = report.stored_global_file(year, fmt)
+        if path is None:
+            abort(404)
+        mimetype = "application/pdf" if fmt == "pdf" else XLSX_MIMETYPE
+        return files.download_response(path.read_bytes(), path.name, mimetype)
+
+    def _global_reports(self) -> list[int]:
+        from app.dashboards import report
+
+        return report.global_available()
+
 
 class MyDashboardView(_Dashboard):
     """« Tableau de bord » of an employer: its collectivity only."""
@@ -330,6 +446,9 @@ class MyDashboardView(_Dashboard):
         if collectivity_id is None:
             abort(404)
         return collectivity_id
+
+    def _figures(self) -> dict[str, Callable[[Filters], Figure]]:
+        return SECONDARY_FIGURES if current_scope().is_secondary else self.figures
 
     @expose("/")
     @has_access

@@ -39,11 +39,21 @@ def demo_membership(context: Any) -> None:
                 current_step=5,
                 siret="21690123100011",
                 name="Commune de Saint-Vallon",
+                applicant_function="Directrice générale des services",
                 conditions_version=CONDITIONS_VERSION,
                 submitted_at=utcnow(),
                 payload={
                     "1": {"siret": "21690123100011", "naf_code": "8411Z", "city": "Saint-Vallon"},
                     "2": {
+                        "contacts": [
+                            {
+                                "function": "convocation",
+                                "last_name": "VALLON",
+                                "first_name": "Claire",
+                                "email": "rh@saint-vallon.fr",
+                                "phone": "",
+                            }
+                        ],
                         "name": "Commune de Saint-Vallon",
                         "kind": "commune",
                         "email": "mairie@saint-vallon.fr",
@@ -51,13 +61,29 @@ def demo_membership(context: Any) -> None:
                         "main_postcode": "69390",
                         "main_city": "Saint-Vallon",
                     },
-                    "3": {"positions": [{"label": "Agent d'entretien", "risks": "Bruit"}]},
+                    "3": {
+                        "positions": [
+                            {
+                                "label": "Agent d'entretien",
+                                "pcs_code": "525b",
+                                "risks": [{"code": "nuit"}],
+                            }
+                        ]
+                    },
                     "4": {
                         "agents": [
                             {
-                                "last_name": "DUPONT",
+                                "civility": "madame",
                                 "first_name": "Anne",
-                                "position": "Agent d'entretien",
+                                "birth_name": "DUPONT",
+                                "usage_name": None,
+                                "birth_date": "1985-04-12",
+                                "ins": None,
+                                "entry_date": "2020-09-01",
+                                "exit_date": None,
+                                "pcs_code": "525b",
+                                "position_label": "Agent d'entretien",
+                                "contract_type": "Titulaire",
                             }
                         ]
                     },

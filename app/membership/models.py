@@ -40,6 +40,8 @@ class MembershipApplication(Base):
     current_step: Mapped[int] = mapped_column(Integer, default=1)
     siret: Mapped[str | None] = mapped_column(String(14), index=True)
     name: Mapped[str | None] = mapped_column(String(200))
+    # The applicant's function typed at self-registration (« Fonction »), shown to the CDG.
+    applicant_function: Mapped[str | None] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     conditions_version: Mapped[str | None] = mapped_column(String(40))
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

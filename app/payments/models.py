@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import decimal
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, false, select
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.billing.models import Invoice
 from app.core.model import Base
-from app.core.types import LabelledEnum, Money, enum_column
+from app.core.types import LabelledEnum, Money, UTCDateTime, enum_column, utcnow
 from app.referential.models import Collectivity
 from app.tenancy import Scope, TenantMixin
 
@@ -134,3 +134,95 @@ def signed_mandate_means(collectivity_id: int) -> dict[str, str] | None:
         "umr": mandate.umr,
         "ics": str(current_app.config.get("SEPA_CREDITOR_ID") or ""),
     }
+
+
+# ----------------------------------------------------------------------------------------------
+# Payment reconciliation (issue 18): imported bank statements and their credit lines. Staff
+# records (Comptabilité, Admin): no collectivity owns a statement; a line points at the invoice
+# it settled.
+# ----------------------------------------------------------------------------------------------
+
+
+class StatementFormat(LabelledEnum):
+    csv = "CSV du comptable public"
+    camt053 = "Relevé camt.053"
+    camt054 = "Avis camt.054"
+
+
+class StatementLineStatus(LabelledEnum):
+    rapprochee = "Rapprochée"
+    non_rapprochee = "Non rapprochée"
+    ignoree = "Ignorée"
+
+
+class MatchOutcome(LabelledEnum):
+    exact = "Paiement exact"
+    partial = "Paiement partiel"
+    overpayment = "Trop-perçu"
+    ambiguous = "Ambigu"
+    unmatched = "Non rapproché"
+    manual = "Rapprochement manuel"
+
+
+class BankStatement(Base):
+    """One imported statement file: its SHA-256 makes a second import of the same file a no-op."""
+
+    __tablename__ = "bank_statement"
+    __table_args__ = (
+        Index("ix_bank_statement_imported_at", "imported_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    format: Mapped[StatementFormat] = enum_column(StatementFormat)
+    imported_by: Mapped[str] = mapped_column(String(120), default="")
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    line_count: Mapped[int] = mapped_column(Integer, default=0)
+    matched_count: Mapped[int] = mapped_column(Integer, default=0)
+    unmatched_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_amount: Mapped[decimal.Decimal] = mapped_column(Money(), default=decimal.Decimal("0"))
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class BankStatementLine(Base):
+    """A credit of a statement and what became of it: matched (``payment_id``: the payment
+    recorded on ``invoice_id``; ``excess_amount``: an overpayment kept), left unmatched for a
+    manual match, or ignored with a reason."""
+
+    __tablename__ = "bank_statement_line"
+    __table_args__ = (
+        Index("ix_bank_statement_line_statement", "statement_id", "line_no"),
+        Index("ix_bank_statement_line_status", "status", "statement_id"),
+        Index("ix_bank_statement_line_invoice", "invoice_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("bank_statement.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    booked_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[decimal.Decimal] = mapped_column(Money())
+    reference: Mapped[str] = mapped_column(String(140), default="")
+    label: Mapped[str] = mapped_column(String(500), default="")
+    debtor: Mapped[str] = mapped_column(String(140), default="")
+    status: Mapped[StatementLineStatus] = enum_column(
+        StatementLineStatus, default=StatementLineStatus.non_rapprochee
+    )
+    outcome: Mapped[MatchOutcome] = enum_column(MatchOutcome, default=MatchOutcome.unmatched)
+    invoice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoice.id", ondelete="RESTRICT"), nullable=True
+    )
+    payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoice_payment.id", ondelete="SET NULL"), nullable=True
+    )
+    # An overpayment (amount above what remained due): kept here, never lost.
+    excess_amount: Mapped[decimal.Decimal] = mapped_column(Money(), default=decimal.Decimal("0"))
+    # The matching's French message, or the reason a line was ignored.
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    statement: Mapped[BankStatement] = relationship(BankStatement, lazy="raise_on_sql")
+    invoice: Mapped[Invoice | None] = relationship(Invoice, lazy="raise_on_sql")

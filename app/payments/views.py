@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app import roles
 from app.core import clock, files
 from app.core.paging import listing
-from app.core.views import READ, WRITE, FrenchDateField, run_service
+from app.core.views import READ, WRITE, ChoiceWidget, FrenchDateField, run_service
 from app.extensions import db
 from app.payments.mandates import MandateInput, save_mandate
 from app.payments.models import MandateStatus, SepaDebit, SepaMandate
@@ -29,16 +29,40 @@ from app.security import register_resources
 SEPA_MANDATES = "SepaMandates"  # Pilotage › Mandats SEPA (Comptabilité, Admin)
 register_resources({SEPA_MANDATES: {roles.COMPTABILITE: (READ, WRITE)}})
 REQUIRED = "Ce champ est obligatoire."
-MAX_COLLECTIVITIES = 5000
+# Up to this many collectivities without a mandate, the drop-down holds them all (select2 searches
+# them in the page); beyond, it asks the server as the user types (select2 AJAX, 20 at a time).
+FULL_LIST_MAX = 300
+SEARCH_RESULTS = 20
+
+
+def _collectivity_id(value: Any) -> int:
+    """A forged or damaged id (« abc », « 1e99 ») is « no choice », never a 500."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return number if 0 < number < 2**31 else 0
+
+
+class _SignatureDateField(FrenchDateField):
+    """A date field that does not echo a pasted page back: past 20 characters, a short message."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if valuelist and len(" ".join(str(v) for v in valuelist)) > 20:
+            self.data = None
+            raise ValueError("Date invalide : format attendu JJ/MM/AAAA.")
+        super().process_formdata(valuelist)
 
 
 class MandateForm(FlaskForm):
-    collectivity_id = SelectField("Collectivité", coerce=int, validate_choice=False)
+    collectivity_id = SelectField(
+        "Collectivité", coerce=_collectivity_id, validate_choice=False, widget=ChoiceWidget()
+    )
     umr = StringField(
         "Référence unique du mandat (RUM)",
         validators=[DataRequired(message=REQUIRED), Length(max=35)],
     )
-    signed_on = FrenchDateField("Date de signature", validators=[Optional()])
+    signed_on = _SignatureDateField("Date de signature", validators=[Optional()])
     iban = StringField("IBAN", validators=[DataRequired(message=REQUIRED), Length(max=50)])
     bic = StringField("BIC", validators=[DataRequired(message=REQUIRED), Length(max=15)])
     debtor_name = StringField(
@@ -61,6 +85,7 @@ class SepaMandatesView(BaseView):
         "debits": READ,
         "add": WRITE,
         "edit": WRITE,
+        "collectivities": WRITE,
         "download": WRITE,
     }
 
@@ -91,21 +116,40 @@ class SepaMandatesView(BaseView):
         )
 
     def _form_page(self, form: MandateForm, mandate: SepaMandate | None, status: int = 200) -> Any:
+        search_url = None
         if mandate is None:
-            taken = select(SepaMandate.collectivity_id)
-            form.collectivity_id.choices = [(0, "— Choisir —")] + [
-                (c_id, name)
-                for c_id, name in db.session.execute(
+            available = Collectivity.id.not_in(select(SepaMandate.collectivity_id))
+            names = list(
+                db.session.execute(
                     select(Collectivity.id, Collectivity.name)
-                    .where(Collectivity.id.not_in(taken))
-                    .order_by(Collectivity.name)
-                    .limit(MAX_COLLECTIVITIES)
+                    .where(available)
+                    .order_by(Collectivity.name, Collectivity.id)
+                    .limit(FULL_LIST_MAX + 1)
                 )
+            )
+            if len(names) > FULL_LIST_MAX:
+                # Thousands of collectivities: only the one chosen is in the page, the others
+                # are searched by name or SIRET as the user types.
+                chosen = form.collectivity_id.data or 0
+                names = list(
+                    db.session.execute(
+                        select(Collectivity.id, Collectivity.name).where(
+                            Collectivity.id == chosen, available
+                        )
+                    )
+                )
+                search_url = url_for("SepaMandatesView.collectivities")
+            form.collectivity_id.choices = [(0, "— Choisir —")] + [
+                (c_id, name) for c_id, name in names
             ]
         title = "Nouveau mandat SEPA" if mandate is None else f"Mandat {mandate.umr}"
         return (
             self.render_template(
-                "payments/mandate_form.html", title=title, form=form, mandate=mandate
+                "payments/mandate_form.html",
+                title=title,
+                form=form,
+                mandate=mandate,
+                search_url=search_url,
             ),
             status,
         )
@@ -137,6 +181,29 @@ class SepaMandatesView(BaseView):
         if request.method == "POST":
             return self._save(form, None)
         return self._form_page(form, None)
+
+    @expose("/collectivites")
+    @has_access
+    def collectivities(self) -> Any:
+        """The collectivities without a mandate whose name or SIRET holds what was typed, as
+        select2 reads them: ``{"results": [{"id": 1, "text": "Commune de Tassin"}]}``."""
+        from flask import jsonify
+
+        typed = (request.args.get("q") or request.args.get("term") or "").strip()[:100]
+        results: list[dict[str, Any]] = []
+        if len(typed) >= 2:
+            pattern = "%" + typed.replace("\\", "").replace("%", "").replace("_", "") + "%"
+            rows = db.session.execute(
+                select(Collectivity.id, Collectivity.name, Collectivity.siret)
+                .where(
+                    Collectivity.id.not_in(select(SepaMandate.collectivity_id)),
+                    Collectivity.name.ilike(pattern) | Collectivity.siret.startswith(typed),
+                )
+                .order_by(Collectivity.name, Collectivity.id)
+                .limit(SEARCH_RESULTS)
+            )
+            results = [{"id": c_id, "text": f"{name} ({siret})"} for c_id, name, siret in rows]
+        return jsonify({"results": results})
 
     @expose("/mandat/<int:mandate_id>", methods=["GET", "POST"])
     @has_access

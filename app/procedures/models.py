@@ -39,8 +39,16 @@ class Procedure(Base):
     collectivity_id: Mapped[int | None] = mapped_column(
         ForeignKey("collectivity.id", ondelete="CASCADE"), index=True
     )
+    # Fusion: the absorbed collectivity (it ends its membership when the CDG processes it).
+    absorbed_collectivity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("collectivity.id", ondelete="SET NULL"), index=True
+    )
     membership_number: Mapped[str | None] = mapped_column(String(20))
+    # Gestion, administrateur, synchronise: the target's SIRET (SIREN for a synchronisation);
+    # rachat: the former SIRET; fusion: the absorbed collectivity's SIRET.
     siret: Mapped[str | None] = mapped_column(String(14))
+    # Rachat: the new SIRET, when the buy-out changed it (applied on acceptance).
+    new_siret: Mapped[str | None] = mapped_column(String(14))
     former_admin_email: Mapped[str | None] = email_column()
     message: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 
 from app.extensions import db
-from app.referential.models import Collectivity, Contact, ContactFunction, Convention, Tariff
+from app.referential.models import (
+    Collectivity,
+    Contact,
+    ContactFunction,
+    Convention,
+    Mission,
+    Tariff,
+    TariffCategory,
+)
+from app.rules import conventions as convention_rules
 from app.rules.errors import FieldError, InvalidIdentifier
 from app.rules.formatting import fold
 from app.rules.identifiers import normalize_naf, normalize_pcs, normalize_siret, siren_of
@@ -69,13 +79,82 @@ def prepare_contact(contact: Contact) -> None:
         contact.email = contact.email.strip().lower()
 
 
-def prepare_convention(convention: Convention) -> None:
+def prepare_convention(
+    convention: Convention, *, agent_count: int | None = None, affiliated: bool | None = None
+) -> None:
+    """Dates in order, and the mission open to the collectivity (SPEC B4, app/rules/
+    conventions.py): statutory medicine and social assistance above 50 agents, retirement
+    files for affiliated members. The eligibility is checked when the convention is created or
+    its mission or collectivity changes, never on another edit (an existing convention stays
+    editable when the headcount drops). ``agent_count`` / ``affiliated`` default to the
+    collectivity's last declared headcount (else its agents) and its billing category."""
     if (
         convention.end_date
         and convention.start_date
         and convention.end_date < convention.start_date
     ):
         raise FieldError("La fin de la convention ne peut pas précéder son début.", "end_date")
+    if not _eligibility_changed(convention):
+        return
+    with db.session.no_autoflush:
+        mission = convention.mission or (
+            db.session.get(Mission, convention.mission_id) if convention.mission_id else None
+        )
+        if mission is None or (mission.min_agents is None and not mission.affiliated_only):
+            return
+        collectivity_id = convention.collectivity_id or (
+            convention.collectivity.id if convention.collectivity else None
+        )
+        if agent_count is None:
+            agent_count = _agent_count(collectivity_id)
+        if affiliated is None:
+            collectivity = convention.collectivity or (
+                db.session.get(Collectivity, collectivity_id) if collectivity_id else None
+            )
+            affiliated = (
+                collectivity is not None and collectivity.category is TariffCategory.affiliee
+            )
+    errors = convention_rules.mission_errors(
+        mission.label, mission.min_agents, mission.affiliated_only, agent_count, affiliated
+    )
+    if errors:
+        raise FieldError(" ".join(errors), "mission")
+
+
+def _eligibility_changed(convention: Convention) -> bool:
+    state = sa_inspect(convention)
+    if state.transient or state.pending or not state.has_identity:
+        return True
+    return any(
+        state.attrs[name].history.has_changes()
+        for name in ("mission_id", "mission", "collectivity_id", "collectivity")
+    )
+
+
+def _agent_count(collectivity_id: int | None) -> int:
+    """The collectivity's size for the missions' thresholds: its last declared headcount, or
+    the agents it has (a new member has not declared yet)."""
+    from app.workforce.models import Agent, Headcount
+
+    if collectivity_id is None:
+        return 0
+    with system_scope():
+        declared = db.session.scalar(
+            select(Headcount.headcount)
+            .where(Headcount.collectivity_id == collectivity_id)
+            .order_by(Headcount.year.desc())
+            .limit(1)
+        )
+        if declared is not None:
+            return int(declared)
+        return int(
+            db.session.scalar(
+                select(func.count(Agent.id)).where(
+                    Agent.collectivity_id == collectivity_id, Agent.anonymised_on.is_(None)
+                )
+            )
+            or 0
+        )
 
 
 def prepare_pcs(code: str) -> str:

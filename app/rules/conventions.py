@@ -6,13 +6,16 @@ import datetime as dt
 
 CONVENTION_YEARS = 3
 MAX_TACIT_RENEWALS = 1
-SIZE_THRESHOLD_AGENTS = 50  # msc and social assistance only above 50 agents
+# TASSIN-2024 Annexe 1: statutory medicine and social assistance « réservée aux employeurs > 50
+# agents », « pour les employeurs < 50 agents, possibilité de passer une convention à l'acte ».
+# 50 agents exactly are admitted, as app.rules.statutory.eligibility_problem does.
+SIZE_THRESHOLD_AGENTS = 50
 SIZE_RESTRICTED_MISSIONS = frozenset({"msc", "social"})
 AFFILIATED_ONLY_MISSIONS = frozenset({"retraite"})
 
 SIZE_MESSAGE = (
     "La médecine statutaire et l'assistance sociale ne sont proposées qu'aux collectivités "
-    "de plus de 50 agents."
+    "d'au moins 50 agents (en dessous, une convention à l'acte est possible : contactez le CDG)."
 )
 AFFILIATED_MESSAGE = "Les dossiers retraite sont réservés aux collectivités affiliées."
 
@@ -51,7 +54,7 @@ def eligibility_errors(mission_code: str, agent_count: int, affiliated: bool) ->
     """French messages for a mission the collectivity cannot subscribe to (empty = allowed)."""
     code = mission_code.lower()
     errors = []
-    if code in SIZE_RESTRICTED_MISSIONS and agent_count <= SIZE_THRESHOLD_AGENTS:
+    if code in SIZE_RESTRICTED_MISSIONS and agent_count < SIZE_THRESHOLD_AGENTS:
         errors.append(SIZE_MESSAGE)
     if code in AFFILIATED_ONLY_MISSIONS and not affiliated:
         errors.append(AFFILIATED_MESSAGE)
@@ -67,10 +70,11 @@ def mission_errors(
 ) -> list[str]:
     """Same rules driven by the Mission reference row (``min_agents``, ``affiliated_only``)."""
     errors = []
-    if min_agents is not None and agent_count <= min_agents:
+    if min_agents is not None and agent_count < min_agents:
         errors.append(
             f"La mission « {mission_label} » n'est proposée qu'aux collectivités "
-            f"de plus de {min_agents} agents."
+            f"d'au moins {min_agents} agents (en dessous, une convention à l'acte est "
+            "possible : contactez le CDG)."
         )
     if affiliated_only and not affiliated:
         errors.append(f"La mission « {mission_label} » est réservée aux collectivités affiliées.")

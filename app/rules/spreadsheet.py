@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -13,10 +14,16 @@ Cell = str | int | float | Decimal | bool | date | datetime | time | None
 FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\x00\uff1d\uff0b\uff0d\uff20")
 QUOTE = "'"
 
+# A negative amount already written the French way (« -50,00 », « -1 234,56 € ») is a number to
+# a spreadsheet, never a formula: it keeps its sign so that accountants can add the column.
+_SIGNED_NUMBER = re.compile(r"-\d{1,3}(?:[ \u00a0\u202f]?\d{3})*(?:[.,]\d+)?(?:[ \u00a0\u202f]?€)?")
+
 
 def _starts_formula(text: str) -> bool:
-    """Whether a spreadsheet could read ``text`` as a formula (leading spaces are skipped)."""
-    return text.lstrip(" ")[:1] in FORMULA_TRIGGERS
+    """Whether a spreadsheet could read ``text`` as a formula (leading spaces are skipped); a
+    plain negative number is not one."""
+    stripped = text.lstrip(" ")
+    return stripped[:1] in FORMULA_TRIGGERS and not _SIGNED_NUMBER.fullmatch(stripped)
 
 
 def safe_cell(value: Cell) -> Cell:

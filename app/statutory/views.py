@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from app import roles
 from app.core import clock
+from app.core.decisions import decide
 from app.core.views import READ, WRITE, run_service
 from app.extensions import db
 from app.referential.models import StatutoryAct
@@ -382,10 +383,12 @@ class StatutoryQueueView(BaseView):
     @has_access
     def cancel(self, statutory_request_id: int) -> Any:
         form = CancelForm()
-        _get(statutory_request_id)
-        if run_service(lambda: services.cancel_request(statutory_request_id, form.reason.data)):
-            flash("La demande est annulée.", "success")
-        return self._back(statutory_request_id)
+        return decide(
+            _get(statutory_request_id),
+            lambda: services.cancel_request(statutory_request_id, form.reason.data),
+            "La demande est annulée.",
+            url_for("StatutoryQueueView.show", statutory_request_id=statutory_request_id),
+        )
 
 
 class StatutoryReportView(BaseView):

@@ -1,4 +1,10 @@
-"""``flask backup`` (issue 19): a dump restored into an empty database is served by the app."""
+"""``flask backup`` (issue 19): a dump restored into an empty database is served by the app.
+
+Both passes run both: the pg_dump / pg_restore drill runs on the suite's PostgreSQL database, or
+on the SQLite pass on a database created for it on the CI's PostgreSQL (required under CI=true,
+skipped with the reason elsewhere); the SQLite copy runs on the suite's SQLite database, or on
+the PostgreSQL pass on a temporary SQLite file of its own.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,10 @@ import os
 import sqlite3
 import subprocess
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -16,15 +25,9 @@ from app.core.backup import libpq_url
 from config import TestConfig
 from tests import factories
 from tests.conftest import WebClient
+from tests.util import scratch_postgres_database
 
 pytestmark = pytest.mark.committing
-
-# As tests/conftest.py picks the database: PostgreSQL when TEST_DATABASE_URL (or a PostgreSQL
-# DATABASE_URL) is set. The restore drill needs pg_restore; the CI runs the suite on PostgreSQL.
-ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgres") or (
-    not os.environ.get("TEST_DATABASE_URL")
-    and os.environ.get("DATABASE_URL", "").startswith("postgres")
-)
 
 NAME = "Commune de Sauvegarde-sur-Loire"
 
@@ -51,6 +54,78 @@ def _world(app, db_ctx):
     return users
 
 
+@contextmanager
+def _committed(application) -> Iterator[Any]:
+    """``db_ctx`` for another application than the suite's: a session committed at exit."""
+    from app.extensions import db
+
+    with application.app_context():
+        db.session().expire_on_commit = False
+        try:
+            yield db.session
+            db.session.commit()
+        finally:
+            db.session.remove()
+
+
+@contextmanager
+def _other_database(app, url: str) -> Iterator[Any]:
+    """An application over another, empty database: migrated and seeded as the suite's is; the
+    suite's UPLOAD_DIR (its archive must hold the test's file)."""
+    import flask_migrate
+
+    from app import create_app
+    from app.cli import seed_roles
+    from app.extensions import db
+    from app.referential.reference_data import seed_reference_data
+
+    other = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=url,
+        OUTBOX_DIR=app.config["OUTBOX_DIR"],
+        UPLOAD_DIR=app.config["UPLOAD_DIR"],
+    )
+    other.test_client_class = WebClient
+    try:
+        with other.app_context():
+            flask_migrate.upgrade()
+            seed_roles()
+            seed_reference_data(db.session)
+            db.session.commit()
+            db.session.remove()
+        yield other
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def postgres_source(app, db_ctx):
+    """The PostgreSQL database to back up: the suite's on the PostgreSQL pass; on the SQLite
+    pass one created for the test on the CI's PostgreSQL (tests/util.py: required under CI)."""
+    if _backend(app) == "postgresql":
+        yield app, db_ctx
+        return
+    suite_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with (
+        scratch_postgres_database(suite_url, "backup") as url,
+        _other_database(app, url) as source,
+    ):
+        yield source, lambda: _committed(source)
+
+
+@pytest.fixture
+def sqlite_source(app, db_ctx, tmp_path):
+    """The SQLite database to copy: the suite's on the SQLite pass; on the PostgreSQL pass a
+    temporary SQLite file of the test's own."""
+    if _backend(app) == "sqlite":
+        yield app, db_ctx
+        return
+    with _other_database(app, f"sqlite:///{tmp_path / 'source.db'}") as source:
+        yield source, lambda: _committed(source)
+
+
 def _run_backup(app, target: Path):
     result = app.test_cli_runner().invoke(args=["backup", "--target", str(target)])
     assert result.exit_code == 0, result.output
@@ -66,17 +141,17 @@ def _run_backup(app, target: Path):
     return database
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="pg_dump / pg_restore drill: PostgreSQL only")
-def test_a_dump_restored_into_an_empty_database_is_served(app, db_ctx, tmp_path):
+def test_a_dump_restored_into_an_empty_database_is_served(app, postgres_source, tmp_path):
     from app import create_app
     from app.extensions import db
 
-    assert _backend(app) == "postgresql"
-    users = _world(app, db_ctx)
-    dump = _run_backup(app, tmp_path)
+    source_app, source_ctx = postgres_source
+    assert _backend(source_app) == "postgresql"
+    users = _world(source_app, source_ctx)
+    dump = _run_backup(source_app, tmp_path)
     assert dump.suffix == ".dump" and dump.stat().st_size > 0
 
-    source = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    source = make_url(source_app.config["SQLALCHEMY_DATABASE_URI"])
     restore_name = f"{source.database}_restore"
     restore_url = source.set(database=restore_name).render_as_string(hide_password=False)
     admin = create_engine(source, isolation_level="AUTOCOMMIT")
@@ -121,11 +196,11 @@ def test_a_dump_restored_into_an_empty_database_is_served(app, db_ctx, tmp_path)
         admin.dispose()
 
 
-@pytest.mark.skipif(ON_POSTGRES, reason="SQLite copy: the suite runs on SQLite")
-def test_on_sqlite_the_copy_opens_and_holds_the_rows(app, db_ctx, tmp_path):
-    assert _backend(app) == "sqlite"
-    _world(app, db_ctx)
-    copy = _run_backup(app, tmp_path)
+def test_on_sqlite_the_copy_opens_and_holds_the_rows(sqlite_source, tmp_path):
+    source_app, source_ctx = sqlite_source
+    assert _backend(source_app) == "sqlite"
+    _world(source_app, source_ctx)
+    copy = _run_backup(source_app, tmp_path / "copie")
     assert copy.suffix == ".sqlite3"
     connection = sqlite3.connect(copy)
     try:

@@ -39,7 +39,11 @@ def _context(session, world, user):
                 )
             )
         everyone = set(session.scalars(select(PortalMembership.user_id)))
-    return {"foreign_user_ids": sorted(everyone - own_secondaries)}
+    # The procedures whose « Accepter » / « Refuser » the sweep presses (none is the user's).
+    return {
+        "foreign_user_ids": sorted(everyone - own_secondaries),
+        "procedure_ids": list(world.ids["procedures"]),
+    }
 
 
 @pytest.mark.parametrize("who", ["primary_a", "secondary_a"])
@@ -211,3 +215,48 @@ def test_a_secondary_account_acting_on_the_collectivitys_shared_objects_is_held_
         after = isolation.fingerprint(session)
     assert problems == []
     assert after == before, "a refused action changed the database"
+
+
+def test_dashboard_amounts_are_the_collectivitys_own(world, login):
+    """The billing figure of the restricted dashboard (issue 17): A and B each have an invoice
+    of 1 044,00 € with a credit note of 100,00 € and a payment of 44,00 €; A's primary account
+    reads A's (944,00 € net, 44,00 € paid), never the sum with B's; a secondary account has no
+    billing figure (invoices are the primary account's, as on « Factures »)."""
+    nbsp = "\u00a0"
+    primary = login(world.primary_a)
+    page = primary.get("/portail/tableau-de-bord/").get_data(as_text=True)
+    figure = page.split('data-figure="factures"')[1].split("</section>")[0]
+    assert f"944,00{nbsp}€" in figure and f"44,00{nbsp}€" in figure
+    assert f"1{nbsp}888,00" not in figure and f"88,00{nbsp}€" not in figure
+    export = primary.get("/portail/tableau-de-bord/export/factures/csv").get_data(as_text=True)
+    assert ";944,00;" in export and "1 888,00" not in export
+    secondary = login(world.secondary_a)
+    page = secondary.get("/portail/tableau-de-bord/").get_data(as_text=True)
+    assert 'data-figure="factures"' not in page and "944,00" not in page
+    assert secondary.get("/portail/tableau-de-bord/export/factures/xlsx").status_code == 404
+
+
+def test_the_sweep_presses_the_decision_buttons(world, db_ctx, login):
+    """« Accepter » / « Refuser » on a procedure the user does administer (aimed at A) answer
+    a redirect: the sweep's decision check reports it, so it can fail; B's stay 404."""
+    from app import roles
+    from app.procedures.models import Procedure
+
+    with db_ctx() as session:
+        outsider = factories.make_user(session, roles.EMPLOYER_PRIMARY, username="demandeur-a")
+        own = Procedure(
+            kind="gestion", state="en_cours", requester_id=outsider.id, collectivity_id=world.a.id
+        )
+        session.add(own)
+        session.flush()
+        own_id = own.id
+    web = login(world.primary_a)
+    web.csrf_token_value = web.csrf_token("/compte/moi/")
+    report = isolation.SweepReport()
+    rule = "/demarches/a-valider/<int:procedure_id>"
+    isolation._press_decisions(report, web, rule, [*world.ids["procedures"], own_id])
+    assert any(f"/demarches/a-valider/{own_id} " in leak for leak in report.leaks)
+    foreign = [f"/demarches/a-valider/{pid} " for pid in world.ids["procedures"]]
+    assert not [
+        leak for leak in report.leaks if leak.startswith("POST") and any(f in leak for f in foreign)
+    ]

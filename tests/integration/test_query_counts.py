@@ -23,6 +23,9 @@ from tests import factories, isolation
 
 LIST_METHODS = {"list", "index", "calendar"}
 MAX_STATEMENTS = 8
+# A dashboard is not a list: one GROUP BY per chart (visits, outcomes, fill rates, absenteeism,
+# statutory acts, headcounts, and the invoiced, collected and overdue amounts), still constant.
+DASHBOARD_STATEMENTS = {"/tableau-de-bord/": 11, "/portail/tableau-de-bord/": 11}
 
 
 def list_routes(app: Flask) -> tuple[list[str], list[str]]:
@@ -257,11 +260,19 @@ def test_every_list_runs_a_constant_number_of_statements(
     )
     print(f"\nstatements with 5 and 50 rows:\n{report}")
     assert {url for (who, url) in measured if who == "admin"} >= set(web_urls + api_urls) - {
-        url for url in web_urls if url.startswith("/portail/")
+        # The employer portal, and the membership wizard of accounts with no collectivity yet
+        # (it sends the administrator to the applications queue).
+        url
+        for url in web_urls
+        if url.startswith(("/portail/", "/adhesion/"))
     }, "a list the administrator cannot open"
     growing = {key: counts for key, counts in measured.items() if len(set(counts)) != 1}
     assert growing == {}, f"statements grow with the rows:\n{report}"
-    too_many = {key: counts for key, counts in measured.items() if counts[-1] > MAX_STATEMENTS}
+    too_many = {
+        key: counts
+        for key, counts in measured.items()
+        if counts[-1] > DASHBOARD_STATEMENTS.get(key[1], MAX_STATEMENTS)
+    }
     assert too_many == {}, f"more than {MAX_STATEMENTS} statements:\n{report}"
 
 

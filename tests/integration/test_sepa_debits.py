@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from app.billing.invoices import LineInput, issue_invoice, record_payment
 from app.payments.models import MandateStatus, SepaDebit, SepaMandate
 from tests import factories
+from tests.util import text
 
 D = Decimal
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
@@ -270,3 +271,114 @@ def test_demo_data_gives_one_signed_and_one_pending_mandate(app, db_ctx):
         assert summary.get("mandats SEPA") == 2
         statuses = sorted(m.status.name for m in session.scalars(select(SepaMandate)))
         assert statuses == ["en_attente", "signe"]
+
+
+def test_mandate_form_refuses_malformed_inputs_in_french_without_a_500(app, db_ctx, users, login):
+    web = login(users.comptabilite)
+    form_url = "/comptabilite/sepa/mandat/nouveau"
+    good = {
+        "collectivity_id": str(users.collectivity_a.id),
+        "umr": "CDG69-2026-0002",
+        "signed_on": "01/12/2025",
+        "iban": IBAN,
+        "bic": "AGRIFRPP",
+        "debtor_name": "Commune A",
+        "status": "signe",
+    }
+    cases = [
+        ({"iban": "FR76 ABCD"}, "IBAN invalide : la clé de contrôle est fausse."),
+        ({"iban": "x" * 10_000}, "Le champ ne peut pas contenir plus de 50 caractères."),
+        ({"signed_on": ""}, "Un mandat signé doit porter sa date de signature."),
+        (
+            {"signed_on": "32/13/2026"},
+            "Date impossible : « 32/13/2026 » n'existe pas au calendrier.",
+        ),
+        ({"signed_on": "9" * 5000}, "Date invalide : format attendu JJ/MM/AAAA."),
+        ({"umr": "R" * 5000}, "Le champ ne peut pas contenir plus de 35 caractères."),
+        ({"debtor_name": "N" * 5000}, "Le champ ne peut pas contenir plus de 70 caractères."),
+        ({"bic": "B" * 5000}, "Le champ ne peut pas contenir plus de 15 caractères."),
+        ({"collectivity_id": "abc"}, "Choisissez la collectivité."),
+        ({"collectivity_id": "9" * 40}, "Choisissez la collectivité."),
+        ({"status": "inconnu"}, "N'est pas un choix valide."),
+    ]
+    for change, expected in cases:
+        response = web.post_form(form_url, {**good, **change})
+        page = text(response)
+        assert response.status_code == 400, (change, response.status_code)
+        assert expected in page, (change, page[-2000:])
+        for english in ("Field cannot be longer", "Not a valid", "Invalid Choice", "This field"):
+            assert english not in page, (change, english)
+    with db_ctx() as session:
+        assert session.scalar(select(func.count(SepaMandate.id))) == 0
+
+
+def test_mandate_form_searches_collectivities_when_there_are_thousands(
+    app, db_ctx, users, login, monkeypatch
+):
+    from app.payments import views
+
+    with db_ctx() as session:
+        tassin = factories.make_collectivity(session, name="Commune de Tassin-la-Demi-Lune")
+        factories.make_collectivity(session, name="Commune de Vaulx")
+        tassin_id, siret = tassin.id, tassin.siret
+    web = login(users.comptabilite)
+    form_url = "/comptabilite/sepa/mandat/nouveau"
+    small = text(web.get(form_url))
+    assert "Commune de Vaulx" in small and "my_select2" in small
+    # Beyond the full-list threshold (5 000 collectivities in production), the page holds no
+    # option and select2 asks the server as the user types.
+    monkeypatch.setattr(views, "FULL_LIST_MAX", 1)
+    page = text(web.get(form_url))
+    assert "Commune de Vaulx" not in page
+    assert 'data-ajax--url="/comptabilite/sepa/collectivites"' in page
+    found = web.get("/comptabilite/sepa/collectivites?q=tassin").get_json()
+    assert found == {
+        "results": [{"id": tassin_id, "text": f"Commune de Tassin-la-Demi-Lune ({siret})"}]
+    }
+    by_siret = web.get(f"/comptabilite/sepa/collectivites?q={siret[:9]}").get_json()
+    assert [r["id"] for r in by_siret["results"]] == [tassin_id]
+    assert web.get("/comptabilite/sepa/collectivites?q=t").get_json() == {"results": []}
+    assert web.get("/comptabilite/sepa/collectivites?q=" + "%" * 500).status_code == 200
+    # A refused form keeps the collectivity chosen (the only option in the page).
+    response = web.post_form(
+        form_url,
+        {
+            "collectivity_id": str(tassin_id),
+            "umr": "CDG-TASSIN",
+            "signed_on": "",
+            "iban": IBAN,
+            "bic": "AGRIFRPP",
+            "debtor_name": "Tassin",
+            "status": "signe",
+        },
+    )
+    assert response.status_code == 400
+    assert f'<option selected value="{tassin_id}">' in text(response) or (
+        f'value="{tassin_id}" selected' in text(response)
+    )
+    assert login(users.primary_a).get("/comptabilite/sepa/collectivites?q=tassin").status_code in (
+        302,
+        403,
+    )
+
+
+def test_demo_data_imports_one_statement_with_exact_partial_and_unmatched_lines(app, db_ctx):
+    from app.demo import load_demo
+    from app.payments.models import BankStatement, BankStatementLine, MatchOutcome
+
+    with db_ctx() as session:
+        summary = load_demo(session, scale=20, seed=3)
+        assert summary.get("relevés bancaires") == 1
+        statement = session.scalar(select(BankStatement))
+        assert (statement.line_count, statement.matched_count, statement.unmatched_count) == (
+            3,
+            2,
+            1,
+        )
+        outcomes = [
+            line.outcome
+            for line in session.scalars(
+                select(BankStatementLine).order_by(BankStatementLine.line_no)
+            )
+        ]
+        assert outcomes == [MatchOutcome.exact, MatchOutcome.partial, MatchOutcome.unmatched]

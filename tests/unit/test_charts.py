@@ -39,3 +39,20 @@ def test_line_chart_has_a_polyline_and_dots():
 def test_empty_chart_still_renders():
     assert "<svg" in charts.bar_chart("Vide", [], [])
     assert "<svg" in charts.line_chart("Vide", [], [])
+
+
+def test_side_by_side_bars_in_euros():
+    """The billing figure: three series side by side per month, the axis in euros."""
+    svg = charts.bar_chart(
+        "Montants",
+        ["janv. 2026"],
+        [charts.Series("Net facturé", [1200]), charts.Series("Encaissé", [300.5])],
+        stacked=False,
+        unit=" €",
+        decimals=2,
+    )
+    bars = [part for part in svg.split("<rect")[1:] if "<title>" in part]
+    xs = {part.split('x="')[1].split('"')[0] for part in bars}
+    assert len(bars) == 2 and len(xs) == 2  # next to each other, not stacked
+    assert "1\u202f500 €" in svg and "2\u202f000 €" in svg  # the axis, up to 2 000 €
+    assert "Net facturé : 1\u202f200,00 €" in svg and "Encaissé : 300,50 €" in svg

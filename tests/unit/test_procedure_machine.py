@@ -41,3 +41,20 @@ def test_routing():
     assert not decided_by_cdg(ProcedureKind.GESTION)
     for kind in (ProcedureKind.ADMINISTRATEUR, ProcedureKind.RACHAT, ProcedureKind.FUSION):
         assert decided_by_cdg(kind)
+
+
+def test_synchronisation_is_validated_by_the_cdg():
+    assert decided_by_cdg(ProcedureKind.SYNCHRONISE)
+
+
+def test_merger_decides_for_every_table_of_a_collectivity():
+    """Each table holding a ``collectivity_id`` is named in the merger's docstring (moves,
+    stays or removed): a new table cannot be forgotten by the merger."""
+    import app.models  # noqa: F401  (every model registered)
+    from app.extensions import metadata
+    from app.procedures import merger
+
+    tables = {t.name for t in metadata.sorted_tables if "collectivity_id" in t.c}
+    undecided = sorted(t for t in tables if f"``{t}``" not in (merger.__doc__ or ""))
+    assert undecided == []
+    assert {m.__tablename__ for m in merger.MOVED} <= tables

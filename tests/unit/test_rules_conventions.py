@@ -29,9 +29,10 @@ def test_renewable_once():
     assert not can_renew(renewed=False, tacit_renewal=False)
 
 
-def test_msc_and_social_only_above_50_agents():
-    assert eligibility_errors("msc", 50, True) == [SIZE_MESSAGE]
+def test_msc_and_social_only_from_50_agents():
+    assert eligibility_errors("msc", 49, True) == [SIZE_MESSAGE]
     assert eligibility_errors("social", 12, True) == [SIZE_MESSAGE]
+    assert eligibility_errors("msc", 50, True) == []
     assert eligibility_errors("msc", 51, True) == []
     assert eligibility_errors("medprev", 3, False) == []
 
@@ -44,11 +45,12 @@ def test_retirement_only_for_affiliated():
 def test_rules_from_mission_reference_row():
     from app.rules.conventions import mission_errors
 
-    assert mission_errors("Médecine statutaire et de contrôle", 50, False, 50, True) == [
+    assert mission_errors("Médecine statutaire et de contrôle", 50, False, 49, True) == [
         "La mission « Médecine statutaire et de contrôle » n'est proposée qu'aux "
-        "collectivités de plus de 50 agents."
+        "collectivités d'au moins 50 agents (en dessous, une convention à l'acte est possible : "
+        "contactez le CDG)."
     ]
-    assert mission_errors("Médecine statutaire et de contrôle", 50, False, 51, False) == []
+    assert mission_errors("Médecine statutaire et de contrôle", 50, False, 50, False) == []
     assert mission_errors("Dossiers de retraite CNRACL", None, True, 10, False) == [
         "La mission « Dossiers de retraite CNRACL » est réservée aux collectivités affiliées."
     ]

