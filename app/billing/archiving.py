@@ -24,6 +24,7 @@ from app.core.model import Base
 from app.core.types import Decimal, LabelledEnum, enum_column
 from app.extensions import db
 from app.referential.models import Collectivity, Convention, Mission
+from app.referential.services import collectivities_under_convention
 from app.rules.errors import DomainError, FieldError
 from app.tenancy import TenantMixin, TenantViolation
 
@@ -222,22 +223,7 @@ def totals(items: list[ArchivingIntervention]) -> dict[ArchivingStatus, decimal.
 
 def archiving_collectivities(year: int) -> list[tuple[int, str]]:
     """Collectivities with an archiving convention during the year (the add form)."""
-    return [
-        (row.id, row.name)
-        for row in db.session.execute(
-            select(Collectivity.id, Collectivity.name)
-            .join(Convention, Convention.collectivity_id == Collectivity.id)
-            .join(Mission, Mission.id == Convention.mission_id)
-            .where(
-                Mission.code == MISSION_CODE,
-                Convention.start_date <= dt.date(year, 12, 31),
-                Convention.end_date >= dt.date(year, 1, 1),
-            )
-            .distinct()
-            .order_by(Collectivity.name)
-            .limit(2000)
-        )
-    ]
+    return collectivities_under_convention(MISSION_CODE, year)
 
 
 # ----------------------------------------------------------------------------------------------

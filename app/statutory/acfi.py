@@ -16,6 +16,7 @@ from sqlalchemy.orm import lazyload
 from app.core import clock
 from app.extensions import db
 from app.referential.models import Collectivity, Convention, Mission, TariffCategory
+from app.referential.services import collectivities_under_convention
 from app.rules import statutory as rules
 from app.rules.billing import ACFI_VOLUMES
 from app.rules.errors import DomainError, FieldError
@@ -280,19 +281,4 @@ def plans_query(year: int) -> Any:
 
 def acfi_collectivities(year: int) -> list[tuple[int, str]]:
     """Collectivities with an ACFI convention in force during the year (the add form)."""
-    return [
-        (row.id, row.name)
-        for row in db.session.execute(
-            select(Collectivity.id, Collectivity.name)
-            .join(Convention, Convention.collectivity_id == Collectivity.id)
-            .join(Mission, Mission.id == Convention.mission_id)
-            .where(
-                Mission.code == MISSION_CODE,
-                Convention.start_date <= dt.date(year, 12, 31),
-                Convention.end_date >= dt.date(year, 1, 1),
-            )
-            .distinct()
-            .order_by(Collectivity.name)
-            .limit(2000)
-        )
-    ]
+    return collectivities_under_convention(MISSION_CODE, year)
