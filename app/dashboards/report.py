@@ -385,7 +385,12 @@ def write_global_report(year: int, today: dt.date | None = None) -> tuple[bytes,
 
 
 def stored_file(collectivity_id: int | None, year: int, fmt: str) -> Path | None:
-    """The stored report of a collectivity (None: the staff's list has none of its own)."""
+    """The stored report of a collectivity (None: the staff's list has none of its own; a
+    secondary account has none either, as in ``available``: the report covers every agent)."""
+    from app.tenancy import current_scope
+
+    if current_scope().is_secondary:
+        return None
     if collectivity_id is None:
         collectivity_id = _requested_collectivity()
     if collectivity_id is None or fmt not in ("pdf", "xlsx") or not 2000 <= year <= 2100:
