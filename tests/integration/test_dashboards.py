@@ -181,6 +181,8 @@ def test_activity_report_job_writes_every_collectivity_and_the_employer_gets_its
     with app.test_request_context():
         assert own.data == report.file_path(world.a.id, year, "pdf").read_bytes()
     assert login(world.secondary_a).get(MY_DASHBOARD).status_code == 200
+    # The report covers every agent of the collectivity: not for a secondary account.
+    assert login(world.secondary_a).get(f"{MY_DASHBOARD}rapport/{year}/pdf").status_code == 404
     staff = login(director).get(f"{DASHBOARD}rapport/{year}/xlsx?collectivite={world.b.id}")
     assert staff.status_code == 200 and staff.data[:2] == b"PK"
     assert login(director).get(f"{DASHBOARD}rapport/1999/pdf").status_code == 404
