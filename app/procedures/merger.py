@@ -27,7 +27,7 @@ What STAYS with the absorbed collectivity (the one that received or signed them)
 - accounting: ``invoice``, ``invoice_line``, ``invoice_payment``, ``sepa_mandate``,
   ``sepa_debit`` (an invoice stays with the collectivity it was addressed to);
 - declarations: ``headcount`` (annual declarations), ``declaration_reminder``;
-- its contract and organisation: ``convention``, ``contact``, ``health_team_member``,
+- its contract and organisation: ``convention`` (ended, see below), ``contact``, ``health_team_member``,
   ``office_collectivity``, ``acfi_plan`` / ``acfi_day`` (inspections of its premises),
   ``prevention_action``, ``plage_refusal`` (its own refusals), ``archiving_intervention``
   (archiving days done for it), the documents that name no agent;
@@ -37,6 +37,10 @@ What is REMOVED: the ``agent_assignment`` rows of the moved agents (granted by t
 collectivity's primary accounts to its secondary accounts: the absorbing collectivity's
 administrator assigns its own), and every ``portal_membership`` of the absorbed collectivity
 (its former users lose access at their next request; they are told by e-mail).
+
+The absorbed collectivity's conventions are terminated: one in force ends on the processing date
+and loses its tacit renewal (nothing is billed or provided under it afterwards); one that had not
+started yet is deleted (nothing was provided under it; the audit log counts it).
 
 The absorbed collectivity's ``membership_end`` becomes the processing date (kept when it already
 ended earlier): that starts its retention clock (``app.rules.retention``: its remaining personal
@@ -61,7 +65,7 @@ from app.core import audit, clock
 from app.documents.models import EmployerDocument, PreventionRegistration, PublishedDocument
 from app.extensions import db
 from app.planning.models import Appointment, Plage
-from app.referential.models import Collectivity
+from app.referential.models import Collectivity, Convention
 from app.rules.errors import DomainError
 from app.rules.formatting import fold
 from app.statutory.models import StatutoryRequest
@@ -212,6 +216,7 @@ def _steps(report: MergerReport, absorbed: Collectivity, today: dt.date) -> None
         delete(PortalMembership).where(PortalMembership.collectivity_id == absorbed_id),
         execution_options={"synchronize_session": False},
     )
+    _terminate_conventions(report, today)
     end = absorbed.membership_end
     report.membership_end = end if end is not None and end <= today else today
     db.session.execute(
@@ -219,6 +224,33 @@ def _steps(report: MergerReport, absorbed: Collectivity, today: dt.date) -> None
         .where(Collectivity.id == absorbed_id)
         .values(membership_end=report.membership_end),
         execution_options={"synchronize_session": False},
+    )
+
+
+def _terminate_conventions(report: MergerReport, today: dt.date) -> None:
+    """End the absorbed collectivity's conventions in force today; delete those not started."""
+    absorbed_id = report.absorbed_id
+    report.moved["convention (terminées)"] = int(
+        db.session.execute(
+            update(Convention)
+            .where(
+                Convention.collectivity_id == absorbed_id,
+                Convention.start_date <= today,
+                Convention.end_date > today,
+            )
+            .values(end_date=today, tacit_renewal=False),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        or 0
+    )
+    report.moved["convention (supprimées, non commencées)"] = int(
+        db.session.execute(
+            delete(Convention).where(
+                Convention.collectivity_id == absorbed_id, Convention.start_date > today
+            ),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        or 0
     )
 
 

@@ -17,7 +17,7 @@ from app.core import clock
 from app.core.audit import AuditLog
 from app.procedures import merger
 from app.procedures.models import Procedure
-from app.referential.models import Collectivity
+from app.referential.models import Collectivity, Convention
 from app.rules.retention import erasure_date
 from app.tenancy import system_scope, tenant_models
 from app.workforce.models import Agent, Contract, WorkPosition
@@ -429,6 +429,20 @@ def merger_world(db_ctx):
         twin.set_label(f"Poste {isolation.SECRET_B}")
         twin.risk_links = [PositionRisk(risk=autre, description="Risque A", collectivity_id=w.a.id)]
         session.add(twin)
+        # B also signed a convention that starts after the merger.
+        with system_scope():
+            in_force = session.scalar(
+                select(Convention).where(Convention.collectivity_id == w.b.id)
+            )
+        session.add(
+            Convention(
+                collectivity_id=w.b.id,
+                mission_id=in_force.mission_id,
+                number=f"CONV-FUTURE-{w.b.id}",
+                start_date=clock.today() + dt.timedelta(days=30),
+                end_date=clock.today() + dt.timedelta(days=3 * 365),
+            )
+        )
         session.flush()
         w.ids["twin"] = [twin.id]
         return w
@@ -493,6 +507,15 @@ def test_merger_moves_agents_and_history_and_closes_the_absorbed_membership(
         visible = isolation.visible_ids(session, isolation.scope_of(session, w.primary_a))
         assert session.get(Procedure, procedure_id).state == "acceptee"
         actions = set(session.scalars(select(AuditLog.action)))
+        with system_scope():
+            b_conventions = session.execute(
+                select(Convention.number, Convention.end_date, Convention.tacit_renewal).where(
+                    Convention.collectivity_id == w.b.id
+                )
+            ).all()
+    # B's convention in force ends on the merger day, without renewal; the future one is gone.
+    assert [(end, renewal) for _, end, renewal in b_conventions] == [(clock.today(), False)]
+    assert before_b["convention"] == 2 and after_b["convention"] == 1
     moved = {model.__tablename__ for model in merger.MOVED}
     for table in moved:
         assert after_b[table] == 0, table
@@ -505,7 +528,6 @@ def test_merger_moves_agents_and_history_and_closes_the_absorbed_membership(
         "sepa_debit",
         "headcount",
         "declaration_reminder",
-        "convention",
         "contact",
         "health_team_member",
         "acfi_plan",
