@@ -374,6 +374,19 @@ def global_available() -> list[int]:
     ]
 
 
+def collectivity_report_years() -> list[int]:
+    """The years with at least one collectivity's report stored, newest first (the disk)."""
+    root = files.upload_root() / AREA
+    if not root.is_dir():
+        return []
+    return [
+        int(folder.name)
+        for folder in sorted(root.iterdir(), reverse=True)
+        if folder.name.isdigit()
+        and next(folder.glob("rapport-annuel-*-collectivite-*.pdf"), None) is not None
+    ]
+
+
 def write_global_report(year: int, today: dt.date | None = None) -> tuple[bytes, bytes]:
     data = collect_global(year, today)
     pdf, xlsx = render_pdf(data), render_xlsx(data)

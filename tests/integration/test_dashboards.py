@@ -4,7 +4,10 @@ tables and exports; an employer sees its own collectivity only, never a confiden
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, update
 
 from app import roles
@@ -22,6 +25,14 @@ PERIOD = (
     f"&au={dt.date.today() + dt.timedelta(days=60):%d/%m/%Y}"
 )
 MY_DASHBOARD = "/portail/tableau-de-bord/"
+
+
+@pytest.fixture(autouse=True)
+def _no_report_left(app):
+    # Annual reports are files named by collectivity id and year: a report written by an
+    # earlier test of this worker would show in the picker of the next one (test databases
+    # restart their ids). Each test starts from an empty report folder.
+    shutil.rmtree(Path(app.config["UPLOAD_DIR"]) / "rapports-annuels", ignore_errors=True)
 
 
 def _world(db_ctx):
@@ -186,6 +197,42 @@ def test_activity_report_job_writes_every_collectivity_and_the_employer_gets_its
     staff = login(director).get(f"{DASHBOARD}rapport/{year}/xlsx?collectivite={world.b.id}")
     assert staff.status_code == 200 and staff.data[:2] == b"PK"
     assert login(director).get(f"{DASHBOARD}rapport/1999/pdf").status_code == 404
+
+
+def test_direction_picks_a_collectivity_report_by_name(app, db_ctx, cli, login, monkeypatch):
+    from app.core import clock
+    from app.dashboards import report
+    from app.referential.models import Collectivity
+
+    year = dt.date.today().year
+    monkeypatch.setattr(clock, "today", lambda: dt.date(year + 1, 1, 15))
+    world, director = _world(db_ctx)
+    web = login(director)
+    # No report yet: the picker says so instead of offering an empty list.
+    assert "Aucun rapport annuel n'est encore disponible" in text(web.get(DASHBOARD))
+    result = cli.invoke(args=["jobs", "run", "activity-report", "--date", f"{year + 1}-01-15"])
+    assert result.exit_code == 0, result.output
+    with db_ctx() as session:
+        b_name = session.get(Collectivity, world.b.id).name
+    page = web.get(DASHBOARD)
+    picker = text(page).split("Rapport d'une collectivité", 1)[1]
+    # by name, with the years generated; no bare « collectivité n° 12 » list
+    assert b_name in picker and str(year) in picker and "collectivité n°" not in picker
+    picked = web.get(
+        f"{DASHBOARD}rapport-collectivite?collectivite={world.b.id}&annee={year}&format=xlsx"
+    )
+    assert picked.status_code == 200 and picked.data[:2] == b"PK"
+    with app.test_request_context():
+        assert picked.data == report.file_path(world.b.id, year, "xlsx").read_bytes()
+    # a year not generated, or a malformed choice: a French message back on the dashboard
+    for query in (
+        f"collectivite={world.b.id}&annee={year - 1}&format=pdf",
+        "collectivite=abc&annee=20x5&format=docx",
+        "",
+    ):
+        back = web.get(f"{DASHBOARD}rapport-collectivite?{query}", follow_redirects=True)
+        assert back.status_code == 200, query
+        assert "Aucun rapport annuel n'est disponible pour cette collectivité" in text(back)
 
 
 def test_default_period_direction_sees_b_absences_employer_a_does_not(db_ctx, login):

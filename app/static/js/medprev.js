@@ -48,10 +48,11 @@ $(document).on("focusin", "input.medprev-date", function () {
 });
 
 // Several agents at once (« Programme et inscriptions »): a searchable box of chosen names instead
-// of a bare multiple list that needs Ctrl+click.
+// of a bare multiple list that needs Ctrl+click; a long single list (a collectivity among 1 000)
+// searchable the same way.
 $(function () {
     if ($.fn.select2) {
-        $("select.medprev-multi").each(function () {
+        $("select.medprev-multi, select.medprev-searchable").each(function () {
             $(this).select2({
                 theme: "bootstrap",
                 width: "100%",
