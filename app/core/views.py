@@ -947,3 +947,24 @@ class AppModelRestApi(ModelRestApi):
             return self._refused(error)
         self.post_delete(item)
         return self.response(200, message="Supprimé.")
+
+
+def page_of(query: Any, page_size: int) -> dict[str, Any]:
+    """One page of a list screen, as the list templates read it: ``rows`` of page ``page``
+    (``?page=``; 1 when absent or out of range), ``pages`` (at least 1) and ``total``."""
+    import math
+
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+
+    raw = request.args.get("page", "")
+    page = int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = list(db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)).unique())
+    return {
+        "rows": rows,
+        "page": page,
+        "pages": max(1, math.ceil((total or 0) / page_size)),
+        "total": total or 0,
+    }

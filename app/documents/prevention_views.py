@@ -70,6 +70,14 @@ def _collectivities() -> list[Any]:
     )
 
 
+def _report(prevention_action_id: int) -> Any:
+    """The report PDF of an action the caller reaches (none attached: 404)."""
+    row = db.session.get(PreventionAction, prevention_action_id)
+    if row is None or not row.report_path:
+        abort(404)
+    return _download(row.report_path, row.report_filename or "compte-rendu.pdf")
+
+
 class PreventionActionsView(files.UploadLimitMixin, BaseView):
     """« Prévention hors visites »: the actions of the health team (outside visits)."""
 
@@ -121,10 +129,7 @@ class PreventionActionsView(files.UploadLimitMixin, BaseView):
     @expose("/<int:prevention_action_id>/compte-rendu.pdf")
     @has_access
     def report(self, prevention_action_id: int) -> Any:
-        row = db.session.get(PreventionAction, prevention_action_id)
-        if row is None or not row.report_path:
-            abort(404)
-        return _download(row.report_path, row.report_filename or "compte-rendu.pdf")
+        return _report(prevention_action_id)
 
 
 class MyPreventionView(BaseView):
@@ -148,10 +153,7 @@ class MyPreventionView(BaseView):
     @expose("/<int:prevention_action_id>/compte-rendu.pdf")
     @has_access
     def report(self, prevention_action_id: int) -> Any:
-        row = db.session.get(PreventionAction, prevention_action_id)
-        if row is None or not row.report_path:
-            abort(404)
-        return _download(row.report_path, row.report_filename or "compte-rendu.pdf")
+        return _report(prevention_action_id)
 
 
 class CatalogueView(BaseView):

@@ -47,6 +47,24 @@ def _download(relative: str | None, name: str) -> Any:
     return files.download_response(data, name)
 
 
+def _download_row(model: Any, row_id: int) -> Any:
+    """The PDF of a document row the caller reaches (the lookup is scoped: otherwise 404)."""
+    row = db.session.get(model, row_id)
+    if row is None:
+        abort(404)
+    return _download(row.stored_path, row.filename)
+
+
+def _remove(action: Any, done: str, back: str) -> Any:
+    """Run a removal (the service returns the stored file), delete the file once it is
+    committed, then go back to the list."""
+    ran = run_service(action)
+    if ran:
+        files.delete(ran.result)
+        flash(done, "success")
+    return redirect(url_for(back))
+
+
 def _checked(value: Any) -> bool:
     return str(value or "").lower() in ("1", "on", "true", "y", "oui")
 
@@ -103,19 +121,16 @@ class EmployerDocumentsView(files.UploadLimitMixin, BaseView):
     @expose("/<int:employer_document_id>/supprimer", methods=["POST"])
     @has_access
     def remove(self, employer_document_id: int) -> Any:
-        ran = run_service(lambda: services.delete_deposit(employer_document_id))
-        if ran:
-            files.delete(ran.result)
-            flash("Document supprimé.", "success")
-        return redirect(url_for("EmployerDocumentsView.index"))
+        return _remove(
+            lambda: services.delete_deposit(employer_document_id),
+            "Document supprimé.",
+            "EmployerDocumentsView.index",
+        )
 
     @expose("/<int:employer_document_id>/pdf")
     @has_access
     def download(self, employer_document_id: int) -> Any:
-        row = db.session.get(services.EmployerDocument, employer_document_id)
-        if row is None:
-            abort(404)
-        return _download(row.stored_path, row.filename)
+        return _download_row(services.EmployerDocument, employer_document_id)
 
 
 class MyDocumentsView(BaseView):
@@ -160,10 +175,7 @@ class MyDocumentsView(BaseView):
     @expose("/<int:published_document_id>/pdf")
     @has_access
     def download(self, published_document_id: int) -> Any:
-        row = db.session.get(services.PublishedDocument, published_document_id)
-        if row is None:
-            abort(404)
-        return _download(row.stored_path, row.filename)
+        return _download_row(services.PublishedDocument, published_document_id)
 
 
 class DepositQueueView(BaseView):
@@ -281,16 +293,13 @@ class PublicationsView(files.UploadLimitMixin, BaseView):
     @expose("/<int:published_document_id>/retirer", methods=["POST"])
     @has_access
     def remove(self, published_document_id: int) -> Any:
-        ran = run_service(lambda: services.unpublish(published_document_id))
-        if ran:
-            files.delete(ran.result)
-            flash("Document retiré de « Mes documents ».", "success")
-        return redirect(url_for("PublicationsView.index"))
+        return _remove(
+            lambda: services.unpublish(published_document_id),
+            "Document retiré de « Mes documents ».",
+            "PublicationsView.index",
+        )
 
     @expose("/<int:published_document_id>/pdf")
     @has_access
     def download(self, published_document_id: int) -> Any:
-        row = db.session.get(services.PublishedDocument, published_document_id)
-        if row is None:
-            abort(404)
-        return _download(row.stored_path, row.filename)
+        return _download_row(services.PublishedDocument, published_document_id)

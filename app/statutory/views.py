@@ -4,18 +4,17 @@ plan, done, opinion / report follow-up), with the medical report for health role
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import roles
 from app.core import clock
 from app.core.decisions import decide
-from app.core.views import READ, WRITE, run_service
+from app.core.views import READ, WRITE, page_of, run_service
 from app.extensions import db
 from app.referential.models import StatutoryAct
 from app.rules.errors import FieldError
@@ -57,14 +56,6 @@ register_resources(
 
 PAGE_SIZE = 50
 AGENT_CHOICES_MAX = 3000
-
-
-def _page(query: Any) -> tuple[list[StatutoryRequest], int, int, int]:
-    raw = request.args.get("page", "")
-    page = int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = list(db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).unique())
-    return rows, page, max(1, math.ceil((total or 0) / PAGE_SIZE)), total or 0
 
 
 def _filters(default: str = "") -> tuple[FilterForm, str]:
@@ -113,6 +104,71 @@ def _get(request_id: Any) -> StatutoryRequest:
         return services.get_request(request_id)
     except TenantViolation:
         abort(404)
+
+
+def _validated(form: Any) -> bool:
+    """Whether a posted form is valid; when it is not, each of its messages is flashed."""
+    if form.validate():
+        return True
+    for errors in form.errors.values():
+        for error in errors:
+            flash(str(error), "danger")
+    return False
+
+
+def _render_list(
+    view: BaseView,
+    title: str,
+    form: FilterForm,
+    listing: dict[str, Any],
+    *,
+    staff: bool,
+    show_endpoint: str,
+    eligibility: Any = None,
+    quota: Any = None,
+) -> Any:
+    """A page of statutory requests with their deadlines: the employer's (its eligibility and
+    quota) or, ``staff``, the secretariat's queue."""
+    return view.render_template(
+        "statutory/request_list.html",
+        title=title,
+        eligibility=eligibility,
+        quota=quota,
+        form=form,
+        states=_states(listing["rows"]),
+        staff=staff,
+        show_endpoint=show_endpoint,
+        **listing,
+    )
+
+
+def _render_detail(
+    view: BaseView, item: StatutoryRequest, *, staff: bool, back: str, **forms: Any
+) -> Any:
+    """A request's page (deadline, restitution); the secretariat's (``staff``) has its action
+    ``forms`` too (plan, done, restitution)."""
+    return view.render_template(
+        "statutory/request_detail.html",
+        title="Demande de médecine statutaire",
+        item=item,
+        state=services.deadline_of(item),
+        restitution=services.restitution_of(item),
+        staff=staff,
+        cancel_form=CancelForm(),
+        back=back,
+        **forms,
+    )
+
+
+def _cancel(statutory_request_id: int, show_endpoint: str) -> Any:
+    """Cancel a request the caller reaches (with the form's reason), then show it again."""
+    form = CancelForm()
+    return decide(
+        _get(statutory_request_id),
+        lambda: services.cancel_request(statutory_request_id, form.reason.data),
+        "La demande est annulée.",
+        url_for(show_endpoint, statutory_request_id=statutory_request_id),
+    )
 
 
 def _new(view: BaseView, agent_id: int | None, endpoint: str, back: str) -> Any:
@@ -182,28 +238,24 @@ class StatutoryRequestsView(BaseView):
             abort(404)
         eligibility = services.eligibility(scope.collectivity_id)
         form, state = _filters()
-        rows, page, pages, total = _page(services.list_query(status=state))
+        listing = page_of(services.list_query(status=state), PAGE_SIZE)
         quota = None
-        if eligibility.allowed or total:
+        if eligibility.allowed or listing["total"]:
             quota = services.year_quota(
                 scope.collectivity_id,
                 clock.today().year,
                 with_consumption=True,
                 known=eligibility.facts,
             )
-        return self.render_template(
-            "statutory/request_list.html",
-            title="Médecine statutaire",
-            eligibility=eligibility,
-            quota=quota,
-            form=form,
-            rows=rows,
-            states=_states(rows),
-            page=page,
-            pages=pages,
-            total=total,
+        return _render_list(
+            self,
+            "Médecine statutaire",
+            form,
+            listing,
             staff=False,
             show_endpoint="StatutoryRequestsView.show",
+            eligibility=eligibility,
+            quota=quota,
         )
 
     @expose("/nouvelle", methods=["GET", "POST"])
@@ -219,28 +271,14 @@ class StatutoryRequestsView(BaseView):
     @expose("/<int:statutory_request_id>")
     @has_access
     def show(self, statutory_request_id: int) -> Any:
-        item = _get(statutory_request_id)
-        return self.render_template(
-            "statutory/request_detail.html",
-            title="Demande de médecine statutaire",
-            item=item,
-            state=services.deadline_of(item),
-            restitution=services.restitution_of(item),
-            staff=False,
-            cancel_form=CancelForm(),
-            back="StatutoryRequestsView.index",
+        return _render_detail(
+            self, _get(statutory_request_id), staff=False, back="StatutoryRequestsView.index"
         )
 
     @expose("/<int:statutory_request_id>/annuler", methods=["POST"])
     @has_access
     def cancel(self, statutory_request_id: int) -> Any:
-        form = CancelForm()
-        _get(statutory_request_id)
-        if run_service(lambda: services.cancel_request(statutory_request_id, form.reason.data)):
-            flash("La demande est annulée.", "success")
-        return redirect(
-            url_for("StatutoryRequestsView.show", statutory_request_id=statutory_request_id)
-        )
+        return _cancel(statutory_request_id, "StatutoryRequestsView.show")
 
 
 class StatutoryQueueView(BaseView):
@@ -263,18 +301,11 @@ class StatutoryQueueView(BaseView):
     @has_access
     def index(self) -> Any:
         form, state = _filters("ouvertes")
-        rows, page, pages, total = _page(services.list_query(status=state, queue=True))
-        return self.render_template(
-            "statutory/request_list.html",
-            title="Demandes de médecine statutaire",
-            eligibility=None,
-            quota=None,
-            form=form,
-            rows=rows,
-            states=_states(rows),
-            page=page,
-            pages=pages,
-            total=total,
+        return _render_list(
+            self,
+            "Demandes de médecine statutaire",
+            form,
+            page_of(services.list_query(status=state, queue=True), PAGE_SIZE),
             staff=True,
             show_endpoint="StatutoryQueueView.show",
         )
@@ -302,18 +333,14 @@ class StatutoryQueueView(BaseView):
             done_form.done_on.data = (
                 item.planned_on if item.planned_on and item.planned_on <= clock.today() else None
             )
-        return self.render_template(
-            "statutory/request_detail.html",
-            title="Demande de médecine statutaire",
-            item=item,
-            state=services.deadline_of(item),
-            restitution=services.restitution_of(item),
+        return _render_detail(
+            self,
+            item,
             staff=True,
+            back="StatutoryQueueView.index",
             plan_form=plan_form,
             done_form=done_form,
             restitution_form=RestitutionForm(),
-            cancel_form=CancelForm(),
-            back="StatutoryQueueView.index",
         )
 
     def _back(self, statutory_request_id: int) -> Any:
@@ -348,10 +375,7 @@ class StatutoryQueueView(BaseView):
     def done(self, statutory_request_id: int) -> Any:
         form = DoneForm()
         _get(statutory_request_id)
-        if not form.validate():
-            for errors in form.errors.values():
-                for error in errors:
-                    flash(str(error), "danger")
+        if not _validated(form):
             return self._back(statutory_request_id)
         if form.outcome.data == StatutoryStatus.absence_injustifiee.name:
             action = lambda: services.mark_absent(statutory_request_id, form.done_on.data)  # noqa: E731
@@ -368,10 +392,7 @@ class StatutoryQueueView(BaseView):
     def restitution(self, statutory_request_id: int) -> Any:
         form = RestitutionForm()
         _get(statutory_request_id)
-        if not form.validate():
-            for errors in form.errors.values():
-                for error in errors:
-                    flash(str(error), "danger")
+        if not _validated(form):
             return self._back(statutory_request_id)
         if run_service(
             lambda: services.record_restitution(statutory_request_id, form.sent_on.data)
@@ -382,13 +403,7 @@ class StatutoryQueueView(BaseView):
     @expose("/<int:statutory_request_id>/annuler", methods=["POST"])
     @has_access
     def cancel(self, statutory_request_id: int) -> Any:
-        form = CancelForm()
-        return decide(
-            _get(statutory_request_id),
-            lambda: services.cancel_request(statutory_request_id, form.reason.data),
-            "La demande est annulée.",
-            url_for("StatutoryQueueView.show", statutory_request_id=statutory_request_id),
-        )
+        return _cancel(statutory_request_id, "StatutoryQueueView.show")
 
 
 class StatutoryReportView(BaseView):
@@ -421,11 +436,9 @@ class StatutoryReportView(BaseView):
     def save(self, statutory_request_id: int) -> Any:
         form = ReportForm()
         _get(statutory_request_id)
-        if not form.validate():
-            for errors in form.errors.values():
-                for error in errors:
-                    flash(str(error), "danger")
-        elif run_service(lambda: services.save_report(statutory_request_id, form.text.data)):
+        if _validated(form) and run_service(
+            lambda: services.save_report(statutory_request_id, form.text.data)
+        ):
             flash("Le rapport médical est enregistré.", "success")
         return redirect(
             url_for("StatutoryReportView.show", statutory_request_id=statutory_request_id)

@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.core import files
 from app.core.mail import take_refused_mail
-from app.core.views import READ, WRITE, attach_error, run_service
+from app.core.views import READ, WRITE, attach_error, page_of, run_service
 from app.extensions import db
 from app.planning.views import _fresh_transaction
 from app.referential.models import VisitType
@@ -61,12 +60,18 @@ def _filters(default_state: str = "") -> tuple[FilterForm, services.Filters]:
     return form, services.Filters(visit_type=visit_type, state=state)
 
 
-def _page(query: Any) -> tuple[list[VisitRequest], int, int, int]:
-    raw = request.args.get("page", "")
-    page = int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = list(db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).unique())
-    return rows, page, max(1, math.ceil((total or 0) / PAGE_SIZE)), total or 0
+def _render_list(
+    view: BaseView, title: str, form: FilterForm, query: Any, *, staff: bool, show_endpoint: str
+) -> Any:
+    """A page of requests: the employer's follow-up or (``staff``) the secretariat's queue."""
+    return view.render_template(
+        "visits/request_list.html",
+        title=title,
+        form=form,
+        staff=staff,
+        show_endpoint=show_endpoint,
+        **page_of(query, PAGE_SIZE),
+    )
 
 
 def _uploads() -> list[attachments.Upload]:
@@ -156,6 +161,28 @@ def _new_request(view: BaseView, agent_id: int, endpoint: str) -> Any:
     )
 
 
+def _render_detail(
+    view: BaseView,
+    item: VisitRequest,
+    *,
+    staff: bool,
+    back: str,
+    attachment_endpoint: str,
+    **forms: Any,
+) -> Any:
+    """A request's page; the secretariat's (``staff``) has its action ``forms`` too (schedule,
+    refuse)."""
+    return view.render_template(
+        "visits/request_detail.html",
+        title="Demande de rendez-vous",
+        item=item,
+        staff=staff,
+        back=back,
+        attachment_endpoint=attachment_endpoint,
+        **forms,
+    )
+
+
 def _attachment(request_id: int, attachment_id: int) -> Any:
     try:
         response = attachments.download(request_id, attachment_id)
@@ -182,6 +209,12 @@ def _flash_run(action: Any, success: str) -> bool:
     return bool(ran)
 
 
+def _cancel(request_id: int, show_endpoint: str) -> Any:
+    """Cancel a request the caller reaches, then show it again."""
+    _flash_run(lambda: services.cancel_request(request_id), "La demande est annulée.")
+    return redirect(url_for(show_endpoint, request_id=request_id))
+
+
 class VisitRequestsView(files.UploadLimitMixin, BaseView):
     """« Suivi des demandes » of an employer (primary, or secondary for its agents)."""
 
@@ -202,15 +235,11 @@ class VisitRequestsView(files.UploadLimitMixin, BaseView):
     @has_access
     def index(self) -> Any:
         form, filters = _filters()
-        rows, page, pages, total = _page(services.list_query(filters))
-        return self.render_template(
-            "visits/request_list.html",
-            title="Suivi des demandes",
-            form=form,
-            rows=rows,
-            page=page,
-            pages=pages,
-            total=total,
+        return _render_list(
+            self,
+            "Suivi des demandes",
+            form,
+            services.list_query(filters),
             staff=False,
             show_endpoint="VisitRequestsView.show",
         )
@@ -223,10 +252,9 @@ class VisitRequestsView(files.UploadLimitMixin, BaseView):
     @expose("/<int:request_id>")
     @has_access
     def show(self, request_id: int) -> Any:
-        return self.render_template(
-            "visits/request_detail.html",
-            title="Demande de rendez-vous",
-            item=_get(request_id),
+        return _render_detail(
+            self,
+            _get(request_id),
             staff=False,
             back="VisitRequestsView.index",
             attachment_endpoint="VisitRequestsView.attachment",
@@ -240,8 +268,7 @@ class VisitRequestsView(files.UploadLimitMixin, BaseView):
     @expose("/<int:request_id>/annuler", methods=["POST"])
     @has_access
     def cancel(self, request_id: int) -> Any:
-        _flash_run(lambda: services.cancel_request(request_id), "La demande est annulée.")
-        return redirect(url_for("VisitRequestsView.show", request_id=request_id))
+        return _cancel(request_id, "VisitRequestsView.show")
 
 
 class VisitRequestQueueView(files.UploadLimitMixin, BaseView):
@@ -266,15 +293,11 @@ class VisitRequestQueueView(files.UploadLimitMixin, BaseView):
     def index(self) -> Any:
         # The queue opens on the pending requests.
         form, filters = _filters(VisitRequestState.en_attente.name)
-        rows, page, pages, total = _page(services.list_query(filters, queue=True))
-        return self.render_template(
-            "visits/request_list.html",
-            title="Demandes de visite",
-            form=form,
-            rows=rows,
-            page=page,
-            pages=pages,
-            total=total,
+        return _render_list(
+            self,
+            "Demandes de visite",
+            form,
+            services.list_query(filters, queue=True),
             staff=True,
             show_endpoint="VisitRequestQueueView.show",
         )
@@ -298,10 +321,9 @@ class VisitRequestQueueView(files.UploadLimitMixin, BaseView):
             )
             for plage, free in plages
         ]
-        return self.render_template(
-            "visits/request_detail.html",
-            title="Demande de rendez-vous",
-            item=item,
+        return _render_detail(
+            self,
+            item,
             staff=True,
             back="VisitRequestQueueView.index",
             attachment_endpoint="VisitRequestQueueView.attachment",
@@ -339,5 +361,4 @@ class VisitRequestQueueView(files.UploadLimitMixin, BaseView):
     @expose("/<int:request_id>/annuler", methods=["POST"])
     @has_access
     def cancel(self, request_id: int) -> Any:
-        _flash_run(lambda: services.cancel_request(request_id), "La demande est annulée.")
-        return redirect(url_for("VisitRequestQueueView.show", request_id=request_id))
+        return _cancel(request_id, "VisitRequestQueueView.show")
