@@ -1132,7 +1132,7 @@ def _membership_end_erased_on(day: dt.date) -> dt.date:
 def demo_job_runs(today: dt.date) -> dict[str, int]:
     """Run the nightly jobs for yesterday, as the scheduler would have, so that *Administration ›
     Tâches planifiées* shows runs (the sync applies the demo's staged changes and sends the
-    digests to the outbox). Called by `flask demo-data` after its commit: a run claims its slot
+    digests to the outbox), and last year's annual activity reports. Called by `flask demo-data` after its commit: a run claims its slot
     in a transaction of its own."""
     from app.scheduling.models import RunTrigger
     from app.scheduling.services import claim_and_run
@@ -1146,6 +1146,11 @@ def demo_job_runs(today: dt.date) -> dict[str, int]:
     # demo shows contribution invoices, and a blocked collectivity (no declaration) in the run.
     outcome = claim_and_run("billing-contributions", today=today, trigger=RunTrigger.ecran)
     runs[f"Facturation des cotisations {today.year}"] = 1 if outcome.ran else 0
+    # The annual activity report of last year ran on 15 January (SPEC H2): each collectivity
+    # finds it in « Mes documents », Direction picks one from the dashboard, with the global one.
+    report_day = dt.date(today.year, 1, 15)
+    outcome = claim_and_run("activity-report", today=report_day, trigger=RunTrigger.planificateur)
+    runs[f"Rapports annuels d'activité {today.year - 1}"] = 1 if outcome.ran else 0
     return runs
 
 

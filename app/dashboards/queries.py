@@ -824,6 +824,10 @@ def collectivity_names() -> list[tuple[int, str]]:
     return [(int(i), name) for i, name in rows]
 
 
+def collectivity_name(collectivity_id: int) -> str | None:
+    return db.session.scalar(select(Collectivity.name).where(Collectivity.id == collectivity_id))
+
+
 def offices() -> list[tuple[int, str]]:
     return [
         (i, name)

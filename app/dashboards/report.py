@@ -405,14 +405,14 @@ def stored_file(collectivity_id: int | None, year: int, fmt: str) -> Path | None
     if current_scope().is_secondary:
         return None
     if collectivity_id is None:
-        collectivity_id = _requested_collectivity()
+        collectivity_id = requested_collectivity()
     if collectivity_id is None or fmt not in ("pdf", "xlsx") or not 2000 <= year <= 2100:
         return None
     path = file_path(collectivity_id, year, fmt)
     return path if path.is_file() else None
 
 
-def _requested_collectivity() -> int | None:
+def requested_collectivity() -> int | None:
     from flask import request
 
     raw = request.args.get("collectivite", "")

@@ -348,10 +348,10 @@ def export_figure(figure: Figure, fmt: str, filters: Filters) -> Any:
     return xlsx_response(name, figure.header, (xlsx_cells(r) for r in figure.rows))
 
 
-def _send_report(path: Any) -> Any:
-    """A stored annual report (PDF or XLSX, by its suffix) as a download."""
+def _send_report(path: Any, name: str | None = None) -> Any:
+    """A stored annual report (PDF or XLSX, by its suffix) as a download named ``name``."""
     mimetype = "application/pdf" if path.suffix == ".pdf" else XLSX_MIMETYPE
-    return files.download_response(path.read_bytes(), path.name, mimetype)
+    return files.download_response(path.read_bytes(), name or path.name, mimetype)
 
 
 class _Dashboard(BaseView):
@@ -470,7 +470,9 @@ class DashboardView(_Dashboard):
         year = int(year_arg) if year_arg.isdigit() and len(year_arg) == 4 else 0
         path = report.stored_file(None, year, fmt)
         if path is not None:
-            return _send_report(path)
+            # Named after the collectivity: Direction downloads several and files them.
+            name = queries.collectivity_name(report.requested_collectivity() or 0)
+            return _send_report(path, f"rapport-annuel-{year}-{name}{path.suffix}")
         flash(
             "Aucun rapport annuel n'est disponible pour cette collectivité et cette année "
             "(la tâche « Rapport annuel d'activité » les génère pour les collectivités "

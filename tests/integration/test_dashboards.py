@@ -200,7 +200,7 @@ def test_activity_report_job_writes_every_collectivity_and_the_employer_gets_its
 
 
 def test_direction_picks_a_collectivity_report_by_name(app, db_ctx, cli, login, monkeypatch):
-    from app.core import clock
+    from app.core import clock, files
     from app.dashboards import report
     from app.referential.models import Collectivity
 
@@ -222,6 +222,10 @@ def test_direction_picks_a_collectivity_report_by_name(app, db_ctx, cli, login, 
         f"{DASHBOARD}rapport-collectivite?collectivite={world.b.id}&annee={year}&format=xlsx"
     )
     assert picked.status_code == 200 and picked.data[:2] == b"PK"
+    # named after the collectivity (accents folded), not its id
+    expected = files.safe_filename(f"rapport-annuel-{year}-{b_name}.xlsx")
+    assert "collectivite-" not in expected
+    assert f"filename={expected}" in picked.headers["Content-Disposition"]
     with app.test_request_context():
         assert picked.data == report.file_path(world.b.id, year, "xlsx").read_bytes()
     # a year not generated, or a malformed choice: a French message back on the dashboard
@@ -561,3 +565,21 @@ def test_demo_data_shows_invoiced_paid_and_overdue_amounts(app, db_ctx, login):
     page = login(director).get(DASHBOARD)
     figure = page.get_data(as_text=True).split('data-figure="factures"')[1].split("</section>")[0]
     assert "Aucune donnée sur la période" not in figure
+
+
+def test_demo_data_has_last_years_annual_reports(app, db_ctx, login):
+    from app.demo import demo_job_runs, load_demo
+    from app.referential.models import Collectivity
+
+    with db_ctx() as session:
+        load_demo(session, scale=20, seed=3)
+        director = factories.make_user(session, roles.DIRECTION, username="direction-demo")
+        name = session.scalars(select(Collectivity.name).order_by(Collectivity.id)).first()
+    today = dt.date.today()
+    with app.app_context():
+        runs = demo_job_runs(today)
+    assert runs[f"Rapports annuels d'activité {today.year - 1}"] == 1
+    page = text(login(director).get(DASHBOARD))
+    assert f"Rapport global {today.year - 1} :" in page
+    picker = page.split("Rapport d'une collectivité", 1)[1]
+    assert name in picker and str(today.year - 1) in picker
