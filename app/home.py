@@ -1,9 +1,9 @@
 """The home page: a page per role (SPEC H1) and the shortcuts the signed-in user can use.
 
 The secretariat sees today's plages, the pending visit requests and the reserved plages still
-unfilled; health staff their day; accounting the billing to do; an employer its next
-convocations, pending requests, newly available visit sheets and its statutory quota; Direction
-lands on the dashboard. Each section is a constant number of SQL aggregates.
+unfilled; health staff their day; accounting each billing run's current period (what it issued)
+and the overdue invoices; an employer its next convocations, pending requests, newly available
+visit sheets and its statutory quota; Direction lands on the dashboard. Each section is a constant number of SQL aggregates.
 """
 
 from __future__ import annotations
@@ -113,7 +113,9 @@ class HomeView(IndexView):
         if roles.SANTE in names:
             sections["health"] = {"plages": queries.plages_of_day(today, g.user.id)}
         if roles.COMPTABILITE in names:
-            sections["accounting"] = {"overdue": _overdue(today)}
+            from app.billing.runs import runs_to_do
+
+            sections["accounting"] = {"overdue": _overdue(today), "runs": runs_to_do(today)}
         if names & {roles.DIRECTION, roles.ADMIN}:
             sections["dashboard"] = True
         scope = current_scope()

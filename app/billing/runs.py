@@ -163,6 +163,45 @@ def run_key(kind: str, period: Period, collectivity_id: int) -> str:
     return f"{kind}:{period.code}:{collectivity_id}"
 
 
+@dataclass(frozen=True)
+class RunToDo:
+    """A run as the accounting home lists it: its current period and the invoices already
+    issued under it (0: not run yet, or nothing to bill)."""
+
+    kind: str
+    label: str
+    period: Period
+    issued: int
+
+    @property
+    def due(self) -> bool:
+        return self.issued == 0
+
+
+def runs_to_do(today: dt.date) -> list[RunToDo]:
+    """Each run's period as of ``today`` (the last one whose run day has come; the coming one
+    when none has) with the invoices issued for it: one statement for every kind."""
+    periods = {}
+    for kind in KINDS:
+        period = period_for(kind, today)
+        if run_day(kind, period) > today:  # contributions before April, legal before 20 January
+            period = period_for(kind, dt.date(today.year - 1, 12, 31))
+        periods[kind] = period
+    model = _invoice_model()
+    counts = db.session.execute(
+        select(
+            *(
+                func.count(model.id).filter(model.run_key.like(f"{kind}:{period.code}:%"))
+                for kind, period in periods.items()
+            )
+        )
+    ).one()
+    return [
+        RunToDo(kind, KIND_LABELS[kind], period, int(count or 0))
+        for (kind, period), count in zip(periods.items(), counts, strict=True)
+    ]
+
+
 # ----------------------------------------------------------------------------------------------
 # Tariffs
 # ----------------------------------------------------------------------------------------------

@@ -45,9 +45,10 @@ def test_employer_home_shows_its_own_figures_only(db_ctx, login):
 def test_home_pages_run_a_constant_number_of_statements(db_ctx, login, count_queries):
     with db_ctx() as session:
         world = isolation.build_world(session)
+        accounting = factories.make_user(session, roles.COMPTABILITE, username="compta-compte")
         session.commit()
     counts = {}
-    for user in (world.staff, world.primary_a):
+    for user in (world.staff, world.primary_a, accounting):
         web = login(user)
         web.get("/")
         with count_queries() as first:
@@ -92,3 +93,44 @@ def test_accounting_home_counts_overdue_invoices(db_ctx, login):
         session.commit()
     page = plain(web.get("/"))
     assert "1 facture en retard de paiement (reste dû : 84,00 €)" in page
+
+
+def test_accounting_home_lists_each_runs_period_and_what_it_issued(db_ctx, login, monkeypatch):
+    import datetime as dt
+    import re
+    from decimal import Decimal
+
+    from app.billing.invoices import LineInput, issue_invoice
+    from app.core import clock
+
+    # 10 February 2027: this year's contributions are billed from 1 April (the declarations
+    # are due on 31 March), so the contributions still to check are those of 2026.
+    monkeypatch.setattr(clock, "today", lambda: dt.date(2027, 2, 10))
+    with db_ctx() as session:
+        accounting = factories.make_user(session, roles.COMPTABILITE, username="compta-runs")
+        collectivity = factories.make_collectivity(session)
+        session.commit()
+    web = login(accounting)
+
+    def runs(response):
+        block = text(response).split('class="medprev-home-runs"', 1)[1].split("</ul>", 1)[0]
+        return [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in block.split("<li>")[1:]]
+
+    lines = runs(web.get("/"))
+    assert len(lines) == 6
+    assert lines[0].startswith("Cotisations annuelles")
+    assert "année 2026 : aucune facture émise – simuler et émettre" in lines[0]
+    assert "2e semestre 2026 : aucune facture émise" in lines[1]
+    assert "année 2027 : aucune facture émise" in lines[4]  # legal: billed from 20 January
+    with db_ctx() as session:
+        issue_invoice(
+            collectivity_id=collectivity.id,
+            label="Cotisations",
+            lines=[LineInput("Cotisation", Decimal(1), Decimal("84.00"), Decimal("84.00"), "1")],
+            run_key=f"contributions:2026:{collectivity.id}",
+            issue_date=dt.date(2027, 2, 1),
+        )
+        session.commit()
+    page = web.get("/")
+    assert "année 2026 : 1 facture émise – voir la simulation" in runs(page)[0]
+    assert "facturation/?run=contributions&periode=2026" in text(page)
