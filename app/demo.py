@@ -838,9 +838,11 @@ def _planning(context: DemoContext) -> None:
             day = monday + dt.timedelta(weeks=week, days=weekday)
             if not is_working_day(day):
                 continue
+            # The « medecin » demo account is doctors[0]: it holds today's doctor plage, so
+            # that its home page (« Ma journée ») and « Consultations du jour » show a day.
             for professional, nature, office in (
                 (
-                    doctors[weekday % len(doctors)],
+                    doctors[0] if day == context.today else doctors[weekday % len(doctors)],
                     PlageNature.medecin,
                     context.offices[weekday % 3],
                 ),

@@ -134,3 +134,24 @@ def test_accounting_home_lists_each_runs_period_and_what_it_issued(db_ctx, login
     page = web.get("/")
     assert "année 2026 : 1 facture émise – voir la simulation" in runs(page)[0]
     assert "facturation/?run=contributions&periode=2026" in text(page)
+
+
+def test_demo_doctor_finds_its_day_on_the_home_page(db_ctx, login, monkeypatch):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from app.accounts.services import hash_password
+    from app.core import clock
+    from app.demo import load_demo
+    from app.models import User
+
+    monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 12, 3))  # a Thursday
+    with db_ctx() as session:
+        load_demo(session, scale=20, seed=3)
+        doctor = session.scalars(select(User).where(User.username == "medecin")).one()
+        doctor.password = hash_password(factories.PASSWORD)  # the demo's password is random
+    page = text(login(doctor).get("/"))
+    day = page.split("Ma journée", 1)[1]
+    assert "Aucune plage à votre nom" not in day
+    assert "Cabinet" in day
