@@ -833,7 +833,9 @@ def _planning(context: DemoContext) -> None:
     plages = appointments = 0
     used_past: set[int] = set()
     used_future: set[int] = set()
-    for week in range(-8, 7):
+    # Past weeks from the latest back (an agent has one past appointment at most: the recent
+    # weeks get theirs first, so the latest visits and sheets are recent), then the weeks ahead.
+    for week in [*range(-1, -9, -1), *range(0, 7)]:
         for weekday in range(5):
             day = monday + dt.timedelta(weeks=week, days=weekday)
             if not is_working_day(day):
@@ -935,7 +937,9 @@ def _consultations(context: DemoContext) -> None:
         select(Appointment, Plage)
         .join(Plage, Plage.id == Appointment.plage_id)
         .where(Appointment.status == AppointmentStatus.honoree)
-        .order_by(Appointment.starts_at, Appointment.id)
+        # The latest visits: their sheets become available over the last weeks and the coming
+        # days, so the employer's home page has sheets « disponibles depuis 30 jours ».
+        .order_by(Appointment.starts_at.desc(), Appointment.id)
         .limit(max(context.scale // 5, 20))
     ).all()
     outcomes = list(Outcome)
