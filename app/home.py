@@ -3,7 +3,8 @@
 The secretariat sees today's plages, the pending visit requests and the reserved plages still
 unfilled; health staff their day; accounting each billing run's current period (what it issued)
 and the overdue invoices; an employer its next convocations, pending requests, newly available
-visit sheets and its statutory quota; Direction lands on the dashboard. Each section is a constant number of SQL aggregates.
+visit sheets and documents, invoices to pay and its statutory quota; Direction lands on the
+dashboard. Each section is a constant number of SQL aggregates.
 """
 
 from __future__ import annotations
@@ -43,12 +44,18 @@ def _overdue(today: dt.date) -> tuple[int, Any]:
 
 def _employer_section(collectivity_id: int, today: dt.date) -> dict[str, Any]:
     from app.dashboards import queries
+    from app.tenancy import current_scope
 
-    pending, new_sheets = queries.employer_counts(collectivity_id, today)
+    counts = queries.employer_counts(collectivity_id, today)
     return {
         "convocations": queries.next_convocations(collectivity_id, clock.now_local()),
-        "pending": pending,
-        "new_sheets": new_sheets,
+        "pending": counts.pending_requests,
+        "new_sheets": counts.new_sheets,
+        "new_documents": counts.new_documents,
+        # Invoices are the primary account's (a secondary account has no « Factures »).
+        "invoices": None
+        if current_scope().is_secondary
+        else queries.invoices_to_pay(collectivity_id, today),
         "quota": _quota(collectivity_id, today),
     }
 

@@ -788,9 +788,22 @@ def next_convocations(collectivity_id: int, now: dt.datetime, limit: int = 5) ->
     )
 
 
-def employer_counts(collectivity_id: int, today: dt.date, days: int = 30) -> tuple[int, int]:
-    """(pending visit requests, visit sheets made available in the last ``days`` days) of the
-    collectivity, never a confidential one: one statement."""
+@dataclass(frozen=True)
+class EmployerCounts:
+    """What an employer's home page counts (never a confidential request or sheet)."""
+
+    pending_requests: int
+    new_sheets: int
+    new_documents: int
+
+
+def employer_counts(collectivity_id: int, today: dt.date, days: int = 30) -> EmployerCounts:
+    """Pending visit requests, visit sheets made available and documents published in the last
+    ``days`` days, of the collectivity: one statement. Run in the caller's scope, a secondary
+    account counts the documents of its agents only (tenancy criteria)."""
+    from app.documents.models import PublishedDocument
+
+    since = today - dt.timedelta(days=days)
     pending = (
         select(func.count(VisitRequest.id))
         .where(
@@ -805,15 +818,46 @@ def employer_counts(collectivity_id: int, today: dt.date, days: int = 30) -> tup
         .where(
             Consultation.collectivity_id == collectivity_id,
             Consultation.is_confidential.is_(False),
-            and_(
-                Consultation.sheet_available_on > today - dt.timedelta(days=days),
-                Consultation.sheet_available_on <= today,
-            ),
+            and_(Consultation.sheet_available_on > since, Consultation.sheet_available_on <= today),
         )
         .scalar_subquery()
     )
-    row = db.session.execute(select(pending, sheets)).one()
-    return _int(row[0]), _int(row[1])
+    documents = (
+        select(func.count(PublishedDocument.id))
+        .where(
+            PublishedDocument.collectivity_id == collectivity_id,
+            PublishedDocument.published_on > since,
+            PublishedDocument.published_on <= today,
+        )
+        .scalar_subquery()
+    )
+    row = db.session.execute(select(pending, sheets, documents)).one()
+    return EmployerCounts(_int(row[0]), _int(row[1]), _int(row[2]))
+
+
+@dataclass(frozen=True)
+class InvoicesToPay:
+    count: int
+    amount: decimal.Decimal
+    overdue: int
+
+
+def invoices_to_pay(collectivity_id: int, today: dt.date) -> InvoicesToPay:
+    """The collectivity's invoices still to pay (issued, not fully paid): how many, the amount
+    left, how many are past due. One statement."""
+    left = Invoice.total - Invoice.paid_amount - Invoice.credited_amount
+    count, amount, overdue = db.session.execute(
+        select(
+            func.count(Invoice.id),
+            func.coalesce(func.sum(left), 0),
+            func.count(Invoice.id).filter(Invoice.due_date < today),
+        ).where(
+            Invoice.collectivity_id == collectivity_id,
+            Invoice.kind == InvoiceKind.facture,
+            Invoice.status.in_([InvoiceStatus.emise, InvoiceStatus.partiellement_payee]),
+        )
+    ).one()
+    return InvoicesToPay(_int(count), decimal.Decimal(amount or 0), _int(overdue))
 
 
 def collectivity_names() -> list[tuple[int, str]]:

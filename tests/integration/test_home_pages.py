@@ -42,6 +42,42 @@ def test_employer_home_shows_its_own_figures_only(db_ctx, login):
     assert isolation.CONFIDENTIAL_A not in page
 
 
+def test_employer_home_counts_its_documents_and_invoices_to_pay(db_ctx, login):
+    import datetime as dt
+    import re
+    from decimal import Decimal
+
+    from app.billing.invoices import LineInput, issue_invoice
+
+    with db_ctx() as session:
+        world = isolation.build_world(session)
+        session.commit()
+
+    def plain(response):
+        return " ".join(re.sub(r"<[^>]+>", " ", text(response)).split())
+
+    # A has two documents about its agents and one report on the whole collectivity, published
+    # today; its cotisation invoice (1 044 €) is partly paid (44 €) and credited (100 €).
+    page = plain(login(world.primary_a).get("/"))
+    assert "3 documents publiés depuis 30 jours – mes documents" in page
+    assert "1 facture à payer (reste dû : 900,00 €) – factures" in page
+    with db_ctx() as session:
+        issue_invoice(
+            collectivity_id=world.a.id,
+            label="Facture de visites",
+            lines=[LineInput("Visite", Decimal(1), Decimal("84.00"), Decimal("84.00"), "1 x 84")],
+            run_key=None,
+            issue_date=dt.date.today() - dt.timedelta(days=90),
+        )
+        session.commit()
+    page = plain(login(world.primary_a).get("/"))
+    assert "2 factures à payer (reste dû : 984,00 €, dont 1 en retard)" in page
+    # The secondary account: the document of its agent only, and no invoice line at all.
+    page = plain(login(world.secondary_a).get("/"))
+    assert "1 document publié depuis 30 jours" in page
+    assert "à payer" not in page and "reste dû" not in page
+
+
 def test_home_pages_run_a_constant_number_of_statements(db_ctx, login, count_queries):
     with db_ctx() as session:
         world = isolation.build_world(session)
@@ -136,7 +172,7 @@ def test_accounting_home_lists_each_runs_period_and_what_it_issued(db_ctx, login
     assert "facturation/?run=contributions&periode=2026" in text(page)
 
 
-def test_demo_doctor_finds_its_day_on_the_home_page(db_ctx, login, monkeypatch):
+def test_demo_doctor_finds_its_day_and_the_employer_new_sheets(db_ctx, login, monkeypatch):
     import datetime as dt
 
     from sqlalchemy import select
@@ -150,8 +186,13 @@ def test_demo_doctor_finds_its_day_on_the_home_page(db_ctx, login, monkeypatch):
     with db_ctx() as session:
         load_demo(session, scale=20, seed=3)
         doctor = session.scalars(select(User).where(User.username == "medecin")).one()
-        doctor.password = hash_password(factories.PASSWORD)  # the demo's password is random
+        employer = session.scalars(select(User).where(User.username == "rh1")).one()
+        for user in (doctor, employer):  # the demo's password is random
+            user.password = hash_password(factories.PASSWORD)
     page = text(login(doctor).get("/"))
     day = page.split("Ma journée", 1)[1]
     assert "Aucune plage à votre nom" not in day
     assert "Cabinet" in day
+    sheets = text(login(employer).get("/")).split('class="medprev-home-sheets"', 1)[1]
+    count = int(sheets.split("<strong>", 1)[1].split("</strong>", 1)[0])
+    assert count > 0
