@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_wtf import FlaskForm
@@ -16,8 +16,16 @@ from wtforms.validators import InputRequired, Length, Optional
 from app import roles
 from app.billing import archiving
 from app.billing.archiving import ArchivingStatus
-from app.core import clock
-from app.core.views import READ, WRITE, ChoiceWidget, FrenchDateField, FrenchDateWidget, run_service
+from app.core.views import (
+    READ,
+    WRITE,
+    ChoiceWidget,
+    FrenchDateField,
+    FrenchDateWidget,
+    run_service,
+    submit_dated,
+    year_arg,
+)
 from app.extensions import db
 from app.security import register_resources
 from app.tenancy import TenantViolation, current_scope
@@ -69,20 +77,6 @@ class ArchivingStatusForm(FlaskForm):
     )
 
 
-def _year() -> int:
-    raw = request.args.get("annee", "")
-    if raw.isdigit() and 2000 <= int(raw) <= 2100:
-        return int(raw)
-    return clock.today().year
-
-
-def _flash_errors(form: Any) -> None:
-    for name, errors in form.errors.items():
-        label = form[name].label.text if name in form else name
-        for error in errors:
-            flash(f"{label} : {error}", "danger")
-
-
 class ArchivingView(BaseView):
     route_base = "/archivage"
     default_view = "index"
@@ -92,9 +86,10 @@ class ArchivingView(BaseView):
     @expose("/")
     @has_access
     def index(self) -> Any:
-        year = _year()
+        return self._render(year_arg(), ArchivingForm())
+
+    def _render(self, year: int, form: ArchivingForm) -> Any:
         items = list(db.session.scalars(archiving.interventions_query(year, limit=2000)))
-        form = ArchivingForm()
         form.collectivity_id.choices = [
             (str(i), name) for i, name in archiving.archiving_collectivities(year)
         ]
@@ -114,23 +109,19 @@ class ArchivingView(BaseView):
     @has_access
     def add(self) -> Any:
         form = ArchivingForm()
-        form.collectivity_id.choices = []
-        year = clock.today().year
-        if not form.validate():
-            _flash_errors(form)
-        elif form.day_on.data is not None:
-            year = form.day_on.data.year
-            ran = run_service(
-                lambda: archiving.add_intervention(
-                    form.collectivity_id.data,
-                    form.day_on.data,
-                    form.days.data,
-                    archivist=form.archivist.data,
-                    description=form.description.data,
-                )
-            )
-            if ran:
-                flash("L'intervention d'archivage est planifiée.", "success")
+        done, year = submit_dated(
+            form,
+            lambda: archiving.add_intervention(
+                form.collectivity_id.data,
+                form.day_on.data,
+                form.days.data,
+                archivist=form.archivist.data,
+                description=form.description.data,
+            ),
+        )
+        if not done:
+            return self._render(year, form), 400
+        flash("L'intervention d'archivage est planifiée.", "success")
         return redirect(url_for("ArchivingView.index", annee=year))
 
     @expose("/<int:archiving_id>/etat", methods=["POST"])

@@ -968,3 +968,27 @@ def page_of(query: Any, page_size: int) -> dict[str, Any]:
         "pages": max(1, math.ceil((total or 0) / page_size)),
         "total": total or 0,
     }
+
+
+def year_arg(name: str = "annee") -> int:
+    """The year a yearly screen shows (``?annee=``): this year when absent or out of 2000-2100."""
+    raw = request.args.get(name, "")
+    if raw.isdigit() and 2000 <= int(raw) <= 2100:
+        return int(raw)
+    from app.core import clock
+
+    return clock.today().year
+
+
+def submit_dated(form: Any, call: Any) -> tuple[bool, int]:
+    """A yearly screen's « Planifier » form posted: ``call()`` run as the request's transaction
+    when the form is valid (a refusal is shown next to its field). Returns (done, the year of
+    the form's ``day_on``, this year when it is missing or invalid); the caller redirects to
+    that year's screen when done, else re-displays the form with its errors (nothing typed is
+    lost)."""
+    from app.core import clock
+
+    valid = form.validate()
+    day = form.day_on.data
+    year = day.year if day is not None else clock.today().year
+    return valid and day is not None and bool(run_service(call, form)), year

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from sqlalchemy.orm import lazyload
 
 from app import roles
 from app.core import clock
-from app.core.views import READ, WRITE, run_service
+from app.core.views import READ, WRITE, run_service, submit_dated, year_arg
 from app.extensions import db
 from app.security import register_resources
 from app.statutory import acfi
@@ -36,20 +36,6 @@ register_resources(
 )
 
 
-def _year() -> int:
-    raw = request.args.get("annee", "")
-    if raw.isdigit() and 2000 <= int(raw) <= 2100:
-        return int(raw)
-    return clock.today().year
-
-
-def _flash_errors(form: Any) -> None:
-    for name, errors in form.errors.items():
-        label = form[name].label.text if name in form else name
-        for error in errors:
-            flash(f"{label} : {error}", "danger")
-
-
 class AcfiView(BaseView):
     route_base = "/inspection"
     default_view = "index"
@@ -65,9 +51,10 @@ class AcfiView(BaseView):
     @expose("/")
     @has_access
     def index(self) -> Any:
-        year = _year()
+        return self._render(year_arg(), AcfiDayForm())
+
+    def _render(self, year: int, form: AcfiDayForm) -> Any:
         plans = list(db.session.scalars(acfi.plans_query(year)).unique())
-        form = AcfiDayForm()
         form.collectivity_id.choices = [
             (str(i), name) for i, name in acfi.acfi_collectivities(year)
         ]
@@ -84,24 +71,20 @@ class AcfiView(BaseView):
     @has_access
     def add_day(self) -> Any:
         form = AcfiDayForm()
-        form.collectivity_id.choices = []
-        year = clock.today().year
-        if not form.validate():
-            _flash_errors(form)
-        elif form.day_on.data is not None:
-            year = form.day_on.data.year
-            ran = run_service(
-                lambda: acfi.add_day(
-                    form.collectivity_id.data,
-                    form.day_on.data,
-                    form.days.data,
-                    nature=form.nature.data,
-                    inspector=form.inspector.data,
-                    note=form.note.data,
-                )
-            )
-            if ran:
-                flash("L'intervention est planifiée.", "success")
+        done, year = submit_dated(
+            form,
+            lambda: acfi.add_day(
+                form.collectivity_id.data,
+                form.day_on.data,
+                form.days.data,
+                nature=form.nature.data,
+                inspector=form.inspector.data,
+                note=form.note.data,
+            ),
+        )
+        if not done:
+            return self._render(year, form), 400
+        flash("L'intervention est planifiée.", "success")
         return redirect(url_for("AcfiView.index", annee=year))
 
     @expose("/<int:acfi_plan_id>")

@@ -308,3 +308,29 @@ def test_the_demo_has_done_planned_and_cancelled_interventions_billed_by_the_run
     assert len(plan.to_issue) == 3
     # 2,5 days in the autumn and 1 day on 29/12/2025 (12 days before the frozen today), done.
     assert {item.total for item in plan.to_issue} == {Decimal("1102.50")}
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        ("31/02/2025", "« 31/02/2025 » n'existe pas au calendrier"),
+        ("", "Ce champ est obligatoire."),
+        ("demain", "Date invalide : « demain »"),
+    ],
+)
+def test_a_date_typed_wrong_is_shown_on_the_form_and_nothing_typed_is_lost(
+    users, login, db_ctx, day, message
+):
+    with db_ctx() as session:
+        commune = factories.make_collectivity(session, name="Commune Dates")
+        _convention(session, commune)
+        cid = commune.id
+    web = login(users.secretariat)
+    response = _add(web, cid, day, archivist="Mme FONTAINE")
+    page = text(response)
+    assert response.status_code == 400
+    assert message in page.split("Planifier une intervention", 1)[1]  # under its field
+    assert "est planifiée" not in page and _interventions(db_ctx, cid) == {}
+    # what was typed is still there: the archivist, the description, the collectivity
+    assert 'value="Mme FONTAINE"' in page and "Tri du fonds de l'état civil" in page
+    assert f'<option selected value="{cid}">Commune Dates</option>' in page

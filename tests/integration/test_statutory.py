@@ -434,6 +434,23 @@ def _add_day(web, collectivity_id, day, days="1"):
     )
 
 
+def test_acfi_day_typed_wrong_is_shown_on_the_form_and_nothing_typed_is_lost(users, login, db_ctx):
+    from app.statutory.models import AcfiDay
+
+    with db_ctx() as session:
+        collectivity = factories.make_collectivity(session, name="Commune Saisie")
+        _acfi(session, collectivity, 120)
+        cid = collectivity.id
+    web = login(users.secretariat)
+    response = _add_day(web, cid, "32/05/2025")
+    page = text(response)
+    assert response.status_code == 400
+    form = page.split("Planifier une intervention", 1)[1]
+    assert "Date impossible : « 32/05/2025 »" in form and 'value="M. LEROY"' in form
+    with db_ctx() as session:
+        assert session.scalars(select(AcfiDay)).all() == []
+
+
 def test_acfi_volume_extra_days_and_the_amendment_beyond_20_percent(users, login, db_ctx):
     """120 agents, affiliated: 1 + 1 + 1 = 3 days in 2025; extra days at 460 € up to +20 % (3,6
     days); beyond, an amendment is required."""
