@@ -374,7 +374,7 @@ def check_acfi_days(
     if days_after > ceiling:
         raise FieldError(
             f"Ce jour dépasse le volume prévu de plus de {cap_percent.normalize():f} % "
-            f"({_days(volume_days)} prévus, {_days(ceiling)} au plus sans avenant) : "
+            f"(volume prévu : {_days(volume_days)} ; au plus {_days(ceiling)} sans avenant) : "
             "un avenant à la convention ACFI est nécessaire.",
             "days",
         )

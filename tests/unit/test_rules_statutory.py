@@ -200,6 +200,12 @@ def test_acfi_extra_days_are_capped_at_20_percent_without_amendment():
         rules.check_acfi_days(
             volume, Decimal(4), cap_percent=Decimal(20), has_amendment=False, affiliated=True
         )
+    # the figures in the message, singular for one day
+    with pytest.raises(FieldError) as refused:
+        rules.check_acfi_days(
+            Decimal(1), Decimal(2), cap_percent=Decimal(20), has_amendment=False, affiliated=True
+        )
+    assert "(volume prévu : 1 jour ; au plus 1,2 jours sans avenant)" in refused.value.message
     rules.check_acfi_days(
         volume, Decimal(4), cap_percent=Decimal(20), has_amendment=True, affiliated=True
     )
