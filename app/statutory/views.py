@@ -417,10 +417,11 @@ class StatutoryReportView(BaseView):
     @expose("/<int:statutory_request_id>")
     @has_access
     def show(self, statutory_request_id: int) -> Any:
-        item = _get(statutory_request_id)
+        return self._render(_get(statutory_request_id), ReportForm())
+
+    def _render(self, item: StatutoryRequest, form: ReportForm) -> Any:
         report = services.read_report(item)
         db.session.commit()  # the read is logged
-        form = ReportForm()
         if report is not None and not form.text.data:
             form.text.data = report.text
         return self.render_template(
@@ -435,11 +436,13 @@ class StatutoryReportView(BaseView):
     @has_access
     def save(self, statutory_request_id: int) -> Any:
         form = ReportForm()
-        _get(statutory_request_id)
-        if _validated(form) and run_service(
-            lambda: services.save_report(statutory_request_id, form.text.data)
+        item = _get(statutory_request_id)
+        if form.validate() and run_service(
+            lambda: services.save_report(statutory_request_id, form.text.data), form
         ):
             flash("Le rapport médical est enregistré.", "success")
-        return redirect(
-            url_for("StatutoryReportView.show", statutory_request_id=statutory_request_id)
-        )
+            return redirect(
+                url_for("StatutoryReportView.show", statutory_request_id=statutory_request_id)
+            )
+        # Refused (too long, empty, ...): the page again with the text typed, never lost.
+        return self._render(item, form), 400

@@ -352,6 +352,23 @@ def test_a_secondary_account_sees_only_its_agents_requests(setup, users, api_log
     assert secondary.put(f"{API}{own['id']}", json={"status": "annulee"}).status_code == 200
 
 
+def test_a_medical_report_too_long_comes_back_with_its_text(setup, users, api_login, login, db_ctx):
+    item = _file(api_login(users.primary_a), setup["agent"], 7, dt.date(2025, 5, 26))
+    url = f"{QUEUE}rapport/{item['id']}"
+    doctor = login(users.sante)
+    typed = "Séquelles TEXTEGARDE " + "x" * 20000  # over the 20 000 characters
+    response = doctor.post(url, data={"text": typed, "csrf_token": doctor.csrf_token(url)})
+    assert response.status_code == 400
+    page = text(response)
+    assert "20 000 caractères au plus." in page and typed in page  # nothing typed is lost
+    with db_ctx() as session:
+        assert session.scalar(select(func.count()).select_from(StatutoryReport)) == 0
+    # corrected, it is saved
+    saved = doctor.post(url, data={"text": typed[:300], "csrf_token": doctor.csrf_token(url)})
+    assert saved.status_code == 302
+    assert "Séquelles TEXTEGARDE" in text(doctor.get(url))
+
+
 def test_the_medical_report_reaches_health_roles_only_and_each_read_is_logged(
     setup, users, api_login, login, db_ctx
 ):
