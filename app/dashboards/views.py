@@ -385,6 +385,7 @@ class _Dashboard(BaseView):
             offices=queries.offices() if self._collectivity() is None else [],
             categories=list(TariffCategory) if self._collectivity() is None else [],
             employer=self._collectivity() is not None,
+            secondary=current_scope().is_secondary,
             format_date=format_date,
             reports=self._reports(),
             global_reports=self._global_reports(),

@@ -191,8 +191,11 @@ def test_activity_report_job_writes_every_collectivity_and_the_employer_gets_its
     assert own.status_code == 200 and own.data[:5] == b"%PDF-"
     with app.test_request_context():
         assert own.data == report.file_path(world.a.id, year, "pdf").read_bytes()
-    assert login(world.secondary_a).get(MY_DASHBOARD).status_code == 200
-    # The report covers every agent of the collectivity: not for a secondary account.
+    secondary_page = login(world.secondary_a).get(MY_DASHBOARD)
+    assert secondary_page.status_code == 200
+    # The report covers every agent of the collectivity: not for a secondary account, told so.
+    assert "le compte principal les consulte" in text(secondary_page)
+    assert f"Rapport {year} :" not in text(secondary_page)
     assert login(world.secondary_a).get(f"{MY_DASHBOARD}rapport/{year}/pdf").status_code == 404
     staff = login(director).get(f"{DASHBOARD}rapport/{year}/xlsx?collectivite={world.b.id}")
     assert staff.status_code == 200 and staff.data[:2] == b"PK"
@@ -208,8 +211,10 @@ def test_direction_picks_a_collectivity_report_by_name(app, db_ctx, cli, login, 
     monkeypatch.setattr(clock, "today", lambda: dt.date(year + 1, 1, 15))
     world, director = _world(db_ctx)
     web = login(director)
-    # No report yet: the picker says so instead of offering an empty list.
+    # No report yet: the picker says so instead of offering an empty list; the employer is
+    # told when its report comes.
     assert "Aucun rapport annuel n'est encore disponible" in text(web.get(DASHBOARD))
+    assert "publié en janvier de l'année suivante" in text(login(world.primary_a).get(MY_DASHBOARD))
     result = cli.invoke(args=["jobs", "run", "activity-report", "--date", f"{year + 1}-01-15"])
     assert result.exit_code == 0, result.output
     with db_ctx() as session:
