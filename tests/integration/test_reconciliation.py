@@ -9,6 +9,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from app.billing.invoices import LineInput, issue_invoice
@@ -260,3 +261,63 @@ def test_statement_page_runs_a_constant_number_of_queries(db_ctx, users, login, 
     with count_queries() as counter:
         assert web.get(URL).status_code == 200
     assert counter.count <= counts[0] + 2
+
+
+@pytest.mark.committing
+@pytest.mark.concurrency
+def test_the_same_statement_sent_twice_at_the_same_moment_is_imported_once(
+    app, db_ctx, users, login, monkeypatch
+):
+    """Two accountants (or a double click) send the same file at once. On PostgreSQL both pass
+    the « already imported » check before either commits (the barrier holds them there): the
+    unique digest lets one write and the other gets a French warning. SQLite serialises the two
+    requests' writes (the second waits, then finds the file imported). Either way nothing is
+    written twice and no one gets an error page."""
+    import threading
+
+    from app.payments import reconciliation
+
+    (number,) = _invoices(db_ctx, users.collectivity_a.id, "321.00")
+    data = CAMT.format(amount="321.00", number=number).encode()
+    webs = [login(users.comptabilite), login(users.comptabilite)]
+    barrier = threading.Barrier(2, timeout=5)
+    parse = reconciliation.rules.parse_statement
+    met: list = []
+
+    def parse_together(*args, **kwargs):
+        try:
+            barrier.wait()  # both requests are past the digest check, neither has written
+            met.append(True)
+        except threading.BrokenBarrierError:
+            pass  # SQLite: the other request waits for this one's write lock
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(reconciliation.rules, "parse_statement", parse_together)
+    responses: list = []
+    errors: list = []
+
+    def send(web) -> None:
+        try:
+            responses.append(_upload(web, data, "releve.xml", follow_redirects=True))
+        except Exception as error:  # pragma: no cover - shown by the assertion
+            errors.append(error)
+
+    threads = [threading.Thread(target=send, args=(web,)) for web in webs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert sorted(r.status_code for r in responses) == [200, 200]
+    pages = [text(r) for r in responses]
+    assert sum("Relevé importé : 1 paiement(s)" in page for page in pages) == 1
+    at_once = sum("importé au même moment depuis une autre session" in page for page in pages)
+    after = sum("Ce relevé a déjà été importé le" in page for page in pages)
+    assert at_once + after == 1
+    with app.app_context():
+        from app.extensions import db
+
+        if db.engine.dialect.name == "postgresql":
+            assert met == [True, True] and at_once == 1  # the race did happen
+    assert _counts(db_ctx) == (1, 1, 1)
+    assert _state(db_ctx, number) == (InvoiceStatus.payee, D("0.00"))
