@@ -76,8 +76,8 @@ def _date_arg(name: str, default: dt.date) -> dt.date:
         return default
     try:
         return parse_french_date(raw)
-    except (DomainError, ValueError):
-        flash(f"Date invalide : « {raw} » (format JJ/MM/AAAA).", "warning")
+    except DomainError as error:  # « Date impossible : 31/02/2026 … » or « Date invalide … »
+        flash(f"{error.message} La date par défaut ({default:%d/%m/%Y}) est utilisée.", "warning")
         return default
 
 

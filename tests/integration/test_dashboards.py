@@ -84,7 +84,13 @@ def test_bad_dates_give_a_french_message_not_an_error(db_ctx, login):
     world, director = _world(db_ctx)
     page = login(director).get(DASHBOARD + "?du=31/02/2025&au=xx&cabinet=abc&categorie=zz")
     assert page.status_code == 200
-    assert "Date invalide" in text(page)
+    shown = text(page)
+    # each bound says what is wrong with it and what the page used instead
+    assert "Date impossible : « 31/02/2025 » n'existe pas au calendrier." in shown
+    assert "Date invalide : « xx »." in shown
+    today = dt.date.today()
+    assert f"La date par défaut ({dt.date(today.year - 1, today.month, 1):%d/%m/%Y})" in shown
+    assert f"La date par défaut ({today:%d/%m/%Y}) est utilisée." in shown
 
 
 def test_employer_dashboard_is_limited_to_its_collectivity(db_ctx, login):
