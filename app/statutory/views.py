@@ -106,16 +106,6 @@ def _get(request_id: Any) -> StatutoryRequest:
         abort(404)
 
 
-def _validated(form: Any) -> bool:
-    """Whether a posted form is valid; when it is not, each of its messages is flashed."""
-    if form.validate():
-        return True
-    for errors in form.errors.values():
-        for error in errors:
-            flash(str(error), "danger")
-    return False
-
-
 def _render_list(
     view: BaseView,
     title: str,
@@ -318,8 +308,20 @@ class StatutoryQueueView(BaseView):
     @expose("/<int:statutory_request_id>")
     @has_access
     def show(self, statutory_request_id: int) -> Any:
-        item = _get(statutory_request_id)
-        plan_form = PlanForm()
+        return self._show(_get(statutory_request_id))
+
+    def _show(
+        self,
+        item: StatutoryRequest,
+        *,
+        plan_form: PlanForm | None = None,
+        done_form: DoneForm | None = None,
+        restitution_form: RestitutionForm | None = None,
+        status: int = 200,
+    ) -> Any:
+        """The request's page; a form posted and refused is shown again as typed, with its
+        errors under its fields (``status`` 400), the other forms empty."""
+        plan_form = plan_form or PlanForm(formdata=None)
         plan_form.appointment_id.choices = [("", "—")] + [
             (
                 str(a.id),
@@ -328,20 +330,21 @@ class StatutoryQueueView(BaseView):
             )
             for a in services.agent_appointments(item)
         ]
-        done_form = DoneForm()
-        if not done_form.done_on.data:
+        if done_form is None:
+            done_form = DoneForm(formdata=None)
             done_form.done_on.data = (
                 item.planned_on if item.planned_on and item.planned_on <= clock.today() else None
             )
-        return _render_detail(
+        page = _render_detail(
             self,
             item,
             staff=True,
             back="StatutoryQueueView.index",
             plan_form=plan_form,
             done_form=done_form,
-            restitution_form=RestitutionForm(),
+            restitution_form=restitution_form or RestitutionForm(formdata=None),
         )
+        return page, status
 
     def _back(self, statutory_request_id: int) -> Any:
         return redirect(
@@ -352,53 +355,50 @@ class StatutoryQueueView(BaseView):
     @has_access
     def plan(self, statutory_request_id: int) -> Any:
         form = PlanForm()
-        _get(statutory_request_id)
-        form.appointment_id.choices = []
+        item = _get(statutory_request_id)
+        form.appointment_id.choices = []  # any of the agent's appointments: the service checks
         form.validate()
-        if form.planned_on.errors:
-            for error in form.planned_on.errors:
-                flash(f"Date prévue : {error}", "danger")
-            return self._back(statutory_request_id)
-        ran = run_service(
+        if not form.planned_on.errors and run_service(
             lambda: services.plan_request(
                 statutory_request_id,
                 planned_on=form.planned_on.data,
                 appointment_id=form.appointment_id.data,
-            )
-        )
-        if ran:
+            ),
+            form,
+        ):
             flash("La demande est planifiée.", "success")
-        return self._back(statutory_request_id)
+            return self._back(statutory_request_id)
+        form.appointment_id.errors = []  # its choices are filled for the page, not validated
+        return self._show(item, plan_form=form, status=400)
 
     @expose("/<int:statutory_request_id>/realisee", methods=["POST"])
     @has_access
     def done(self, statutory_request_id: int) -> Any:
         form = DoneForm()
-        _get(statutory_request_id)
-        if not _validated(form):
-            return self._back(statutory_request_id)
-        if form.outcome.data == StatutoryStatus.absence_injustifiee.name:
-            action = lambda: services.mark_absent(statutory_request_id, form.done_on.data)  # noqa: E731
-            message = "L'absence injustifiée est enregistrée (1 point décompté du quota)."
-        else:
-            action = lambda: services.mark_done(statutory_request_id, form.done_on.data)  # noqa: E731
-            message = "La visite est enregistrée comme réalisée."
-        if run_service(action):
-            flash(message, "success")
-        return self._back(statutory_request_id)
+        item = _get(statutory_request_id)
+        if form.validate():
+            if form.outcome.data == StatutoryStatus.absence_injustifiee.name:
+                action = lambda: services.mark_absent(statutory_request_id, form.done_on.data)  # noqa: E731
+                message = "L'absence injustifiée est enregistrée (1 point décompté du quota)."
+            else:
+                action = lambda: services.mark_done(statutory_request_id, form.done_on.data)  # noqa: E731
+                message = "La visite est enregistrée comme réalisée."
+            if run_service(action, form):
+                flash(message, "success")
+                return self._back(statutory_request_id)
+        return self._show(item, done_form=form, status=400)
 
     @expose("/<int:statutory_request_id>/transmis", methods=["POST"])
     @has_access
     def restitution(self, statutory_request_id: int) -> Any:
         form = RestitutionForm()
-        _get(statutory_request_id)
-        if not _validated(form):
-            return self._back(statutory_request_id)
-        if run_service(
-            lambda: services.record_restitution(statutory_request_id, form.sent_on.data)
+        item = _get(statutory_request_id)
+        if form.validate() and run_service(
+            lambda: services.record_restitution(statutory_request_id, form.sent_on.data), form
         ):
             flash("La transmission est enregistrée.", "success")
-        return self._back(statutory_request_id)
+            return self._back(statutory_request_id)
+        return self._show(item, restitution_form=form, status=400)
 
     @expose("/<int:statutory_request_id>/annuler", methods=["POST"])
     @has_access

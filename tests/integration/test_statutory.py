@@ -232,14 +232,25 @@ def test_the_secretariat_plans_on_an_appointment_then_records_the_visit(
     result = employer.get(f"{API}{item['id']}").get_json()["result"]
     assert result["status"] == "planifiee" and result["planned_on"] == "2025-05-28"
     assert result["appointment_id"] == appointment_id
-    # A done date before the request is refused, nothing written.
+    # A done date before the request is refused, nothing written; the page comes back with
+    # the date as typed, the refusal shown with the form.
     response = web.post(
         f"{url}/realisee",
         data={"outcome": "realisee", "done_on": "20/05/2025", "csrf_token": token},
         follow_redirects=True,
     )
+    assert response.status_code == 400
+    done_form = text(response).split('class="medprev-statutory-done"', 1)[1].split("</form>")[0]
+    assert 'value="20/05/2025"' in done_form
     assert "ne peut pas précéder la demande" in text(response)
     assert employer.get(f"{API}{item['id']}").get_json()["result"]["status"] == "planifiee"
+    # A date that does not exist: the message under the field, the date kept as typed.
+    response = web.post(
+        f"{url}/realisee",
+        data={"outcome": "realisee", "done_on": "31/04/2025", "csrf_token": token},
+    )
+    assert response.status_code == 400 and 'value="31/04/2025"' in text(response)
+    assert "medprev-field-error" in text(response) and "« 31/04/2025 »" in text(response)
     web.post(
         f"{url}/realisee",
         data={"outcome": "realisee", "done_on": "28/05/2025", "csrf_token": token},
@@ -248,6 +259,9 @@ def test_the_secretariat_plans_on_an_appointment_then_records_the_visit(
     # Expertise report: 20 working days after 28/05 in Moselle (29/05 Ascension, 09/06 Whit Monday).
     assert result["status"] == "realisee" and result["restitution_due_on"] == "2025-06-27"
     assert "Rapport d'expertise" in text(web.get(url))
+    response = web.post(f"{url}/transmis", data={"sent_on": "3O/06/2025", "csrf_token": token})
+    assert response.status_code == 400 and 'value="3O/06/2025"' in text(response)
+    assert "Date invalide : « 3O/06/2025 »" in text(response)
 
 
 # -- bad input ----------------------------------------------------------------------------------
