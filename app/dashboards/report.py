@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -362,29 +363,29 @@ def stored_global_file(year: int, fmt: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def global_available() -> list[int]:
-    """The years whose global report is stored, newest first (read from the disk)."""
+def _stored_years(has_report: Callable[[Path], bool]) -> list[int]:
+    """The years whose folder holds a report ``has_report`` recognises, newest first (the
+    disk: no query)."""
     root = files.upload_root() / AREA
     if not root.is_dir():
         return []
     return [
         int(folder.name)
         for folder in sorted(root.iterdir(), reverse=True)
-        if folder.name.isdigit() and global_file_path(int(folder.name), "pdf").is_file()
+        if folder.name.isdigit() and has_report(folder)
     ]
+
+
+def global_available() -> list[int]:
+    """The years whose global report is stored."""
+    return _stored_years(lambda folder: global_file_path(int(folder.name), "pdf").is_file())
 
 
 def collectivity_report_years() -> list[int]:
-    """The years with at least one collectivity's report stored, newest first (the disk)."""
-    root = files.upload_root() / AREA
-    if not root.is_dir():
-        return []
-    return [
-        int(folder.name)
-        for folder in sorted(root.iterdir(), reverse=True)
-        if folder.name.isdigit()
-        and next(folder.glob("rapport-annuel-*-collectivite-*.pdf"), None) is not None
-    ]
+    """The years with at least one collectivity's report stored."""
+    return _stored_years(
+        lambda folder: next(folder.glob("rapport-annuel-*-collectivite-*.pdf"), None) is not None
+    )
 
 
 def write_global_report(year: int, today: dt.date | None = None) -> tuple[bytes, bytes]:
