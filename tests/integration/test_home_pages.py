@@ -3,9 +3,20 @@ SQL statements."""
 
 from __future__ import annotations
 
+import re
+
 from app import roles
 from tests import factories, isolation
 from tests.util import text
+
+
+def _words(html: str) -> str:
+    """The text of an HTML fragment as it reads: tags out, spaces collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def _plain(response) -> str:
+    return _words(text(response))
 
 
 def test_secretariat_home_shows_the_day_the_queue_and_unfilled_plages(db_ctx, login):
@@ -44,7 +55,6 @@ def test_employer_home_shows_its_own_figures_only(db_ctx, login):
 
 def test_employer_home_counts_its_documents_and_invoices_to_pay(db_ctx, login):
     import datetime as dt
-    import re
     from decimal import Decimal
 
     from app.billing.invoices import LineInput, issue_invoice
@@ -53,12 +63,9 @@ def test_employer_home_counts_its_documents_and_invoices_to_pay(db_ctx, login):
         world = isolation.build_world(session)
         session.commit()
 
-    def plain(response):
-        return " ".join(re.sub(r"<[^>]+>", " ", text(response)).split())
-
     # A has two documents about its agents and one report on the whole collectivity, published
     # today; its cotisation invoice (1 044 €) is partly paid (44 €) and credited (100 €).
-    page = plain(login(world.primary_a).get("/"))
+    page = _plain(login(world.primary_a).get("/"))
     assert "3 documents publiés depuis 30 jours – mes documents" in page
     assert "1 facture à payer (reste dû : 900,00 €) – factures" in page
     with db_ctx() as session:
@@ -70,10 +77,10 @@ def test_employer_home_counts_its_documents_and_invoices_to_pay(db_ctx, login):
             issue_date=dt.date.today() - dt.timedelta(days=90),
         )
         session.commit()
-    page = plain(login(world.primary_a).get("/"))
+    page = _plain(login(world.primary_a).get("/"))
     assert "2 factures à payer (reste dû : 984,00 €, dont 1 en retard)" in page
     # The secondary account: the document of its agent only, and no invoice line at all.
-    page = plain(login(world.secondary_a).get("/"))
+    page = _plain(login(world.secondary_a).get("/"))
     assert "1 document publié depuis 30 jours" in page
     assert "à payer" not in page and "reste dû" not in page
 
@@ -100,7 +107,6 @@ def test_home_pages_run_a_constant_number_of_statements(db_ctx, login, count_que
 
 def test_accounting_home_counts_overdue_invoices(db_ctx, login):
     import datetime as dt
-    import re
     from decimal import Decimal
 
     from app.billing.invoices import LineInput, issue_invoice
@@ -111,10 +117,7 @@ def test_accounting_home_counts_overdue_invoices(db_ctx, login):
         session.commit()
     web = login(accounting)
 
-    def plain(response):
-        return " ".join(re.sub(r"<[^>]+>", " ", text(response)).split())
-
-    assert "0 facture en retard de paiement" in plain(web.get("/"))
+    assert "0 facture en retard de paiement" in _plain(web.get("/"))
     with db_ctx() as session:
         for days in (90, 5):  # the second one is not due yet
             issue_invoice(
@@ -127,13 +130,12 @@ def test_accounting_home_counts_overdue_invoices(db_ctx, login):
                 issue_date=dt.date.today() - dt.timedelta(days=days),
             )
         session.commit()
-    page = plain(web.get("/"))
+    page = _plain(web.get("/"))
     assert "1 facture en retard de paiement (reste dû : 84,00 €)" in page
 
 
 def test_accounting_home_lists_each_runs_period_and_what_it_issued(db_ctx, login, monkeypatch):
     import datetime as dt
-    import re
     from decimal import Decimal
 
     from app.billing.invoices import LineInput, issue_invoice
@@ -150,7 +152,7 @@ def test_accounting_home_lists_each_runs_period_and_what_it_issued(db_ctx, login
 
     def runs(response):
         block = text(response).split('class="medprev-home-runs"', 1)[1].split("</ul>", 1)[0]
-        return [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in block.split("<li>")[1:]]
+        return [_words(item) for item in block.split("<li>")[1:]]
 
     lines = runs(web.get("/"))
     assert len(lines) == 6
